@@ -51,8 +51,8 @@ export function flagsToLayer(options: Record<string, unknown>, explicitlySet: (o
   const values: Record<string, unknown> = {};
   const origins = new Map<string, string>();
   for (const def of CONFIG_FLAGS) {
-    if (!explicitlySet(def.option)) continue;
     const raw = options[def.option];
+    if (raw === undefined || !explicitlySet(def.option)) continue;
     let value: unknown;
     switch (def.kind) {
       case 'number':

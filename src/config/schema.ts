@@ -4,16 +4,16 @@ import { z } from 'zod';
  * One schema for everything the agent does. Every limit lives here, so that
  * every drop at a limit can name the setting that caused it.
  */
-export const serviceMappingSchema = z.object({
+export const serviceMappingSchema = z.strictObject({
   /** An address ("10.0.0.5", "::1"), address:port ("10.0.0.5:8080", "[::1]:80") or CIDR ("10.0.0.0/8"). */
   match: z.string().min(1),
   name: z.string().min(1),
 });
 
 export const configSchema = z
-  .object({
+  .strictObject({
     limits: z
-      .object({
+      .strictObject({
         /** Connections tracked at once; beyond it the least recently active is evicted (counted). */
         maxConnections: z.number().int().positive().default(100_000),
         /** Out-of-order bytes buffered per connection direction; beyond it a gap is declared (counted). */
@@ -29,7 +29,7 @@ export const configSchema = z
       })
       .prefault({}),
     spans: z
-      .object({
+      .strictObject({
         /** Seconds (capture time) a request waits for its response before it ends as an error "timeout". */
         timeoutSeconds: z.number().positive().default(30),
         /** Emit a CLIENT span for each exchange as well as the SERVER span. */
@@ -46,12 +46,12 @@ export const configSchema = z
     /** Route templates, e.g. "/api/users/:id" or "/files/*". First match wins. */
     routes: z.array(z.string().startsWith('/')).default([]),
     services: z
-      .object({
+      .strictObject({
         mappings: z.array(serviceMappingSchema).default([]),
       })
       .prefault({}),
     filters: z
-      .object({
+      .strictObject({
         /** Glob patterns over the URL path; matching exchanges produce no spans. */
         excludePaths: z.array(z.string()).default([]),
         /** Only connections with one of these ports at either end (empty: all). */
@@ -60,7 +60,7 @@ export const configSchema = z
       })
       .prefault({}),
     redaction: z
-      .object({
+      .strictObject({
         /** Query parameter names (case-insensitive substrings) whose values are replaced. */
         queryParams: z
           .array(z.string())
@@ -69,8 +69,7 @@ export const configSchema = z
         replacement: z.string().default('REDACTED'),
       })
       .prefault({}),
-  })
-  .strict();
+  });
 
 export type WiretraceConfig = z.output<typeof configSchema>;
 export type WiretraceConfigInput = z.input<typeof configSchema>;
