@@ -150,7 +150,7 @@ export class CaptureParser {
 
   /** The input has ended: report what was read. */
   finish(compressed: boolean): CaptureInfo {
-    if (this.#format === undefined) this.#classifyIncompleteHeader();
+    if (this.#format === undefined) this.#classifyIncompleteHeader(compressed);
     const truncatedTail = this.#carryLen > 0;
     if (truncatedTail) this.#stats.undecodable.add('truncated-record');
     return {
@@ -445,8 +445,14 @@ export class CaptureParser {
     this.#sink.onPacket(pkt);
   }
 
-  #classifyIncompleteHeader(): void {
-    if (this.#seenBytes === 0) throw notACapture('input is empty: not a pcap or pcapng capture');
+  #classifyIncompleteHeader(compressed: boolean): void {
+    if (this.#seenBytes === 0) {
+      throw notACapture(
+        compressed
+          ? 'gzip-compressed input decompresses to nothing (cut off early?): no pcap or pcapng capture in it'
+          : 'input is empty: not a pcap or pcapng capture',
+      );
+    }
     if (this.#carryLen < 4) {
       throw notACapture(`input is only ${this.#seenBytes} bytes long: too short for a pcap or pcapng capture`);
     }

@@ -188,6 +188,10 @@ describe('bad input', () => {
     await rejectsWith(readPackets(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3])), 'WT_ERR_NOT_A_CAPTURE', /deadbeef/);
   });
 
+  test('a gzip file cut before any data decompresses says so', async () => {
+    await rejectsWith(readPackets(fixture('http-lo-usec.pcap.gz').subarray(0, 12)), 'WT_ERR_NOT_A_CAPTURE', /decompresses to nothing/);
+  });
+
   test('gzip of something that is not a capture is not a capture', async () => {
     await rejectsWith(readPackets(gzipSync(Buffer.from('hello, world'))), 'WT_ERR_NOT_A_CAPTURE', /hell/);
   });
