@@ -53,14 +53,14 @@ export function buildSegment(spec: SegmentSpec, into?: Buffer): TcpSegment {
   buf.fill(0, 0, total);
   if (v6) {
     buf[0] = 0x60;
-    buf.writeUInt16BE(20 + wireLen, 4);
+    buf.writeUInt16BE(Math.min(0xffff, 20 + wireLen), 4);
     buf[6] = 6;
     buf[7] = 64;
     src.copy(buf, 8);
     dst.copy(buf, 24);
   } else {
     buf[0] = 0x45;
-    buf.writeUInt16BE(20 + 20 + wireLen, 2);
+    buf.writeUInt16BE(Math.min(0xffff, 40 + wireLen), 2);
     buf[8] = 64;
     buf[9] = 6;
     src.copy(buf, 12);
