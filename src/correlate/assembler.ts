@@ -1,0 +1,410 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { WiretraceConfig } from '../config/schema.js';
+import type { Exchange, ExchangeSink } from '../model/exchange.js';
+import type { Stats } from '../model/stats.js';
+import { hrToSeconds } from '../model/time.js';
+import { hostKey } from '../process/address.js';
+import { ATTR_WIRETRACE_LINK, HttpSpanDescriber, spanEndTime } from '../process/attributes.js';
+import { ExchangeFilter } from '../process/filters.js';
+import { ResourceCache, ServiceNamer, type ServiceIdentity } from '../process/services.js';
+import { traceFlagsFor, WireSpan } from '../process/spans.js';
+import { extractTraceContext } from './context.js';
+import { ArrivalList, DeadlineHeap, encloses, isInner, type HeldExchange } from './held.js';
+import { deriveExchangeIds } from './ids.js';
+
+export interface TraceAssemblerOptions {
+  config: WiretraceConfig;
+  stats: Stats;
+  /** Receives the spans of whole trees as they become final. */
+  onSpans(spans: ReadableSpan[]): void;
+  /** Version in the instrumentation scope `wiretrace`. */
+  scopeVersion: string;
+}
+
+/** Capture-time slack (seconds) when scanning arrival lists: times are compared exactly afterwards. */
+const SCAN_SLACK = 1e-6;
+
+/**
+ * Turns exchanges into OpenTelemetry spans (DESIGN "Span semantics on the
+ * wire"): a SERVER span per exchange, a CLIENT span unless turned off, trace
+ * context read from the request, client calls linked to the server span that
+ * made them, ids derived deterministically where the wire shows none.
+ *
+ * Streaming with bounded memory: an exchange is held until capture time
+ * passes its end + `spans.linkWindowSeconds` (by then every server exchange
+ * that encloses it has completed or is ignored), and is emitted with the
+ * whole tree it belongs to once the root of that tree is final. Beyond
+ * `limits.maxHeldExchanges` the oldest tree is emitted early (counted).
+ */
+export class TraceAssembler implements ExchangeSink {
+  readonly #config: WiretraceConfig;
+  readonly #stats: Stats;
+  readonly #onSpans: (spans: ReadableSpan[]) => void;
+  readonly #scope: { name: string; version: string };
+  readonly #filter: ExchangeFilter;
+  readonly #describer: HttpSpanDescriber;
+  readonly #namer: ServiceNamer;
+  readonly #resources: ResourceCache;
+  readonly #clientSpans: boolean;
+  readonly #window: number;
+  readonly #maxHeld: number;
+
+  /** Capture time in seconds: the latest of ticks and exchange ends seen. */
+  #now = -Infinity;
+  #order = 0;
+  #held = 0;
+  readonly #arrivals = new ArrivalList();
+  readonly #deadlines = new DeadlineHeap();
+  /** Held exchanges by the host of their server end, and of their client end. */
+  readonly #byServerHost = new Map<string, ArrivalList>();
+  readonly #byClientHost = new Map<string, ArrivalList>();
+  /** Propagated parent ids already given to a CLIENT span (trace + span id), oldest first. */
+  readonly #claimedClientIds = new Set<string>();
+  /** Trace ids emitted, for `stats.traces`; bounded, so a trace emitted again much later may count twice. */
+  readonly #seenTraces = new Set<string>();
+  #batch: ReadableSpan[] = [];
+
+  constructor(options: TraceAssemblerOptions) {
+    const { config } = options;
+    this.#config = config;
+    this.#stats = options.stats;
+    this.#onSpans = options.onSpans;
+    this.#scope = { name: 'wiretrace', version: options.scopeVersion };
+    this.#filter = new ExchangeFilter(config.filters);
+    this.#describer = new HttpSpanDescriber(config);
+    this.#namer = new ServiceNamer(config.services.mappings);
+    this.#resources = new ResourceCache(options.scopeVersion);
+    this.#clientSpans = config.spans.clientSpans;
+    this.#window = config.spans.linkWindowSeconds;
+    this.#maxHeld = config.limits.maxHeldExchanges;
+  }
+
+  /** Exchanges currently held (for tests and metrics). */
+  get heldCount(): number {
+    return this.#held;
+  }
+
+  onExchange(exchange: Exchange): void {
+    const spansPerExchange = this.#clientSpans ? 2 : 1;
+    const start = exchange.start;
+    const end = spanEndTime(exchange, this.#config.spans.timeoutSeconds);
+    const endSeconds = hrToSeconds(end);
+    if (endSeconds > this.#now) this.#now = endSeconds;
+
+    if (exchange.outcome === 'orphan' && this.#config.spans.dropOrphans) {
+      this.#stats.spans.add('orphan-dropped', spansPerExchange);
+    } else if (this.#filter.excludes(exchange)) {
+      this.#stats.spans.add('filtered', spansPerExchange);
+    } else {
+      const context = exchange.request ? extractTraceContext(exchange.request.headers, this.#stats) : undefined;
+      const held: HeldExchange = {
+        exchange,
+        order: this.#order++,
+        arrivalNow: this.#now,
+        start,
+        end,
+        endSeconds,
+        deadline: endSeconds + this.#window,
+        context,
+        clientHost: hostKey(exchange.connection.client.address),
+        serverHost: hostKey(exchange.connection.server.address),
+        ids: deriveExchangeIds(exchange.connection.id, exchange.sequence),
+        candidates: 0,
+        firstCandidate: undefined,
+        untraced: 0,
+        firstUntraced: undefined,
+        sameTraceBest: undefined,
+        decided: false,
+        parent: undefined,
+        link: undefined,
+        children: undefined,
+        emitted: false,
+        traceId: undefined,
+        cut: false,
+        serverService: undefined,
+      };
+      this.#pair(held);
+      this.#hold(held);
+    }
+    this.#decideDue();
+    this.#enforceLimit();
+    this.#flush();
+  }
+
+  onTick(sec: number, nsec: number): void {
+    const t = sec + nsec / 1e9;
+    if (t > this.#now) this.#now = t;
+    this.#decideDue();
+    this.#flush();
+  }
+
+  /** Emits everything still held: the capture is over. */
+  finish(): void {
+    for (let h = this.#deadlines.pop(); h !== undefined; h = this.#deadlines.pop()) if (!h.decided) this.#decide(h);
+    for (const h of [...this.#arrivals]) if (!h.emitted && this.#isTreeRoot(h)) this.#emitTree(h);
+    this.#flush();
+  }
+
+  // ── pairing: which held server exchanges enclose which calls ──
+
+  #pair(h: HeldExchange): void {
+    // As a call: server exchanges on the calling host that arrived after this call had ended.
+    this.#byServerHost.get(h.clientHost)?.forEachArrivedSince(h.endSeconds - SCAN_SLACK, (x) => {
+      if (x.exchange.connection.id !== h.exchange.connection.id && encloses(x, h)) this.#addCandidate(h, x);
+    });
+    // As a server exchange: calls made from its host while it was in progress.
+    this.#byClientHost.get(h.serverHost)?.forEachArrivedSince(hrToSeconds(h.start) - SCAN_SLACK, (e) => {
+      if (!e.decided && e.exchange.connection.id !== h.exchange.connection.id && encloses(h, e)) this.#addCandidate(e, h);
+    });
+  }
+
+  #addCandidate(call: HeldExchange, server: HeldExchange): void {
+    call.candidates++;
+    call.firstCandidate ??= server;
+    if (server.context === undefined) {
+      call.untraced++;
+      call.firstUntraced ??= server;
+    } else if (call.context !== undefined && server.context.traceId === call.context.traceId) {
+      if (call.sameTraceBest === undefined || isInner(server, call.sameTraceBest)) call.sameTraceBest = server;
+    }
+  }
+
+  #hold(h: HeldExchange): void {
+    this.#held++;
+    this.#arrivals.push(h);
+    this.#deadlines.push(h);
+    listFor(this.#byServerHost, h.serverHost).push(h);
+    listFor(this.#byClientHost, h.clientHost).push(h);
+  }
+
+  // ── deciding links ──
+
+  /**
+   * Chooses the server exchange that made this call. With context: the
+   * innermost enclosing server exchange of the same trace; else the only
+   * enclosing one without context (it will adopt this trace). Without
+   * context: the only enclosing server exchange, if exactly one.
+   */
+  #decide(h: HeldExchange): void {
+    h.decided = true;
+    let parent: HeldExchange | undefined;
+    if (h.context !== undefined && h.sameTraceBest !== undefined) {
+      parent = h.sameTraceBest;
+      h.link = 'context';
+    } else if (h.context !== undefined ? h.untraced === 1 : h.candidates === 1) {
+      parent = h.context !== undefined ? h.firstUntraced : h.firstCandidate;
+      h.link = 'inferred';
+    }
+    if (parent === undefined) return;
+    h.parent = parent;
+    if (!parent.emitted) (parent.children ??= []).push(h);
+  }
+
+  #decideDue(): void {
+    const due: HeldExchange[] = [];
+    for (let top = this.#deadlines.peek(); top !== undefined && top.deadline < this.#now; top = this.#deadlines.peek()) {
+      this.#deadlines.pop();
+      if (top.decided) continue;
+      this.#decide(top);
+      due.push(top);
+    }
+    // Roots last decided: every exchange their trees can hold is decided by now (it ends no later than its root).
+    for (const h of due) if (!h.emitted && this.#isTreeRoot(h)) this.#emitTree(h);
+  }
+
+  #isTreeRoot(h: HeldExchange): boolean {
+    return h.decided && (h.parent === undefined || h.parent.emitted);
+  }
+
+  #enforceLimit(): void {
+    while (this.#held > this.#maxHeld) {
+      const oldest = this.#arrivals.first();
+      if (oldest === undefined) break;
+      let root = oldest;
+      for (;;) {
+        if (!root.decided) this.#decide(root);
+        if (root.parent === undefined || root.parent.emitted) break;
+        root = root.parent;
+      }
+      this.#stats.drops.add('max-held-exchanges', this.#emitTree(root));
+    }
+    if (this.#deadlines.size > 2 * this.#maxHeld + 1024) this.#deadlines.retain((h) => !h.decided);
+  }
+
+  // ── emission ──
+
+  /** Emits a decided root and every exchange linked below it; returns how many exchanges. */
+  #emitTree(root: HeldExchange): number {
+    const order: HeldExchange[] = [];
+    const stack: HeldExchange[] = [root];
+    while (stack.length > 0) {
+      const h = stack.pop() as HeldExchange;
+      order.push(h);
+      if (h.children) for (let i = h.children.length - 1; i >= 0; i--) if (!h.children[i].emitted) stack.push(h.children[i]);
+    }
+    // Parents before children: a child's trace follows its parent's.
+    for (const h of order) this.#resolveTrace(h);
+    for (const h of order) this.#emitSpans(h);
+    for (const h of order) {
+      h.emitted = true;
+      this.#held--;
+      h.children = undefined;
+      h.firstCandidate = h.firstUntraced = h.sameTraceBest = undefined;
+    }
+    for (const h of order) {
+      trimList(this.#byServerHost, h.serverHost);
+      trimList(this.#byClientHost, h.clientHost);
+    }
+    this.#arrivals.trim();
+    return order.length;
+  }
+
+  /**
+   * The trace of an exchange: its own context's; else the trace its outgoing
+   * calls carry (a server span without incoming context heads the trace its
+   * SDK started); else its parent's; else one derived from itself. A link
+   * between two different traces is cut.
+   */
+  #resolveTrace(h: HeldExchange): void {
+    let own = h.context?.traceId;
+    if (own === undefined && h.children) {
+      let first: HeldExchange | undefined;
+      for (const c of h.children) {
+        if (c.context === undefined || c.emitted) continue;
+        if (first === undefined || c.start[0] < first.start[0] || (c.start[0] === first.start[0] && (c.start[1] < first.start[1] || (c.start[1] === first.start[1] && c.order < first.order)))) first = c;
+      }
+      own = first?.context?.traceId;
+    }
+    const parentTrace = h.parent?.traceId;
+    if (h.parent !== undefined && own !== undefined && own !== parentTrace) h.cut = true;
+    h.traceId = own ?? parentTrace ?? h.ids.traceId;
+  }
+
+  #serverService(h: HeldExchange): string {
+    h.serverService ??= this.#namer.serverService(h.exchange.connection.server, h.exchange.request);
+    return h.serverService;
+  }
+
+  #emitSpans(h: HeldExchange): void {
+    const traceId = h.traceId as string;
+    const context = h.context;
+    const linked = h.parent !== undefined && !h.cut ? h.parent : undefined;
+    const description = this.#describer.describe(h.exchange, context);
+    const traceFlags = traceFlagsFor(context?.sampled);
+    const traceState = context?.traceState ? new TraceState(context.traceState) : undefined;
+    const serverResource = this.#resources.get({ name: this.#serverService(h), external: false });
+
+    // The caller forwarded the context it received (a proxy): the propagated
+    // parent is the enclosing exchange's, not this call's.
+    const forwarded =
+      linked !== undefined &&
+      context !== undefined &&
+      linked.context !== undefined &&
+      linked.context.traceId === context.traceId &&
+      linked.context.parentSpanId === context.parentSpanId;
+
+    let serverParent: { spanId: string; isRemote: boolean } | undefined;
+    if (this.#clientSpans) {
+      let clientSpanId = h.ids.clientSpanId;
+      if (context !== undefined && !forwarded && this.#claim(`${traceId}-${context.parentSpanId}`)) clientSpanId = context.parentSpanId;
+      serverParent = { spanId: clientSpanId, isRemote: true };
+
+      const identity: ServiceIdentity =
+        h.parent !== undefined
+          ? { name: this.#serverService(h.parent), external: false }
+          : this.#namer.clientService(h.exchange.connection.client, undefined);
+      const attributes = description.client.attributes;
+      if (linked !== undefined && h.link !== undefined) attributes[ATTR_WIRETRACE_LINK] = h.link;
+      this.#push(
+        new WireSpan({
+          name: description.name,
+          kind: SpanKind.CLIENT,
+          traceId,
+          spanId: clientSpanId,
+          traceFlags,
+          traceState,
+          parent: linked !== undefined ? { spanId: linked.ids.serverSpanId, isRemote: false } : undefined,
+          startTime: h.start,
+          endTime: h.end,
+          status: description.client.status,
+          attributes,
+          events: description.events,
+          resource: this.#resources.get(identity),
+          instrumentationScope: this.#scope,
+        }),
+      );
+    } else if (context !== undefined && !forwarded) {
+      serverParent = { spanId: context.parentSpanId, isRemote: true };
+    } else if (linked !== undefined) {
+      serverParent = { spanId: linked.ids.serverSpanId, isRemote: true };
+      if (h.link !== undefined) description.server.attributes[ATTR_WIRETRACE_LINK] = h.link;
+    }
+
+    this.#push(
+      new WireSpan({
+        name: description.name,
+        kind: SpanKind.SERVER,
+        traceId,
+        spanId: h.ids.serverSpanId,
+        traceFlags,
+        traceState,
+        parent: serverParent,
+        startTime: h.start,
+        endTime: h.end,
+        status: description.server.status,
+        attributes: description.server.attributes,
+        events: description.events,
+        resource: serverResource,
+        instrumentationScope: this.#scope,
+      }),
+    );
+    if (!this.#seenTraces.has(traceId)) {
+      this.#stats.traces++;
+      boundedAdd(this.#seenTraces, traceId, this.#maxHeld);
+    }
+  }
+
+  /** Gives a propagated parent id to one CLIENT span only (a client resending the same headers would repeat it). */
+  #claim(key: string): boolean {
+    if (this.#claimedClientIds.has(key)) return false;
+    boundedAdd(this.#claimedClientIds, key, this.#maxHeld);
+    return true;
+  }
+
+  #push(span: WireSpan): void {
+    this.#batch.push(span);
+    this.#stats.spans.add('emitted');
+    if (span.status.code === SpanStatusCode.ERROR) this.#stats.errorSpans++;
+  }
+
+  #flush(): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#onSpans(batch);
+  }
+}
+
+function listFor(map: Map<string, ArrivalList>, key: string): ArrivalList {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = new ArrivalList();
+    map.set(key, list);
+  }
+  return list;
+}
+
+function trimList(map: Map<string, ArrivalList>, key: string): void {
+  const list = map.get(key);
+  if (list !== undefined && list.isEmpty) map.delete(key);
+}
+
+function boundedAdd(set: Set<string>, key: string, limit: number): void {
+  if (set.size >= limit) {
+    const oldest = set.values().next();
+    if (!oldest.done) set.delete(oldest.value);
+  }
+  set.add(key);
+}
