@@ -27,7 +27,7 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const port = server.address().port;
 
 if (existsSync(out)) rmSync(out);
-const tcpdump = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-B', '65536', '-w', out, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+const tcpdump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-B', '65536', '-w', out, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
 let tcpdumpErr = '';
 await new Promise((resolve, reject) => {
   tcpdump.stderr.on('data', (d) => {
