@@ -199,7 +199,10 @@ export class TcpReassembler implements SegmentSink {
     if (flags & FIN) this.#finSeen(me, seqAdd(dataSeq, seqLen));
 
     if (flags & RST) {
-      this.#end(conn, 'rst', sec, nsec);
+      // Stacks ignore a RST outside the window; so do we, or stray garbage could end a live connection.
+      const offset = seqDiff(dataSeq, me.nextSeq);
+      if (offset > SEQ_WINDOW || offset < -SEQ_WINDOW) this.#stats.tcp.add('out-of-window');
+      else this.#end(conn, 'rst', sec, nsec);
     } else if (me.finSeen && peer.finSeen) {
       // Both sides are done sending: what is still missing will not come.
       this.#end(conn, 'fin', sec, nsec);

@@ -367,6 +367,16 @@ describe('TCP reassembly: connection lifecycle', () => {
     assert.equal(tcp.activeConnections, 1);
   });
 
+  test('a RST far outside the sequence window does not end a live connection', () => {
+    const { stats, d, events, tcp } = setup();
+    d.handshake();
+    d.c(0, 'abc');
+    d.clientRst(2 ** 31);
+    assert.deepEqual(events(), ['c>s "abc"']);
+    assert.equal(tcp.activeConnections, 1);
+    assert.equal(stats.tcp.get('out-of-window'), 1);
+  });
+
   test('a RST for a connection never seen creates nothing', () => {
     const { d, rec, stats } = setup();
     d.clientRst(0);
