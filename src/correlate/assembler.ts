@@ -297,7 +297,9 @@ export class TraceAssembler implements ExchangeSink {
     const serverResource = this.#resources.get({ name: this.#serverService(h), external: false });
 
     // The caller forwarded the context it received (a proxy): the propagated
-    // parent is the enclosing exchange's, not this call's.
+    // parent is the enclosing exchange's, not this call's. (With CLIENT spans
+    // on, the claim on the parent id settles it: the enclosing exchange is
+    // emitted first and takes the id.)
     const forwarded =
       linked !== undefined &&
       context !== undefined &&
@@ -308,7 +310,7 @@ export class TraceAssembler implements ExchangeSink {
     let serverParent: { spanId: string; isRemote: boolean } | undefined;
     if (this.#clientSpans) {
       let clientSpanId = h.ids.clientSpanId;
-      if (context !== undefined && !forwarded && this.#claim(`${traceId}-${context.parentSpanId}`)) clientSpanId = context.parentSpanId;
+      if (context !== undefined && this.#claim(`${traceId}-${context.parentSpanId}`)) clientSpanId = context.parentSpanId;
       serverParent = { spanId: clientSpanId, isRemote: true };
 
       const identity: ServiceIdentity =
