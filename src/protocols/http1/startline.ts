@@ -185,6 +185,8 @@ export function hasStrongStartPrefix(buf: Buffer, pos: number, end: number): Sta
   return StartLineKind.None;
 }
 
+const UNBOUNDED_TAIL = 2048;
+
 /** Longest partial start line kept while resynchronising across chunk boundaries. */
 export const MAX_CARRIED_LINE = 1024;
 
@@ -245,6 +247,8 @@ export class StartLineScanner {
    */
   scan(buf: Buffer, pos: number, end: number, want: number, sec: number, nsec: number): number {
     this.#bytesScanned += end - pos;
+    // Searches below must not run past `end` into a much larger underlying buffer.
+    if (buf.length - end > UNBOUNDED_TAIL) buf = buf.subarray(0, end);
     const parts = this.#parts;
     if (this.#carryLen > 0) {
       const carry = this.#carry as Buffer;
@@ -266,6 +270,9 @@ export class StartLineScanner {
       this.#carryLen = 0;
       this.#atLineStart = false;
     }
+    const wantResponse = (want & StartLineKind.Response) !== 0;
+    // Next "HTTP/1." at or after the search point: a status line may follow a body with no line break.
+    let nextVersion = -2;
     while (pos < end) {
       if (this.#atLineStart) {
         const kind = scanStartLine(buf, pos, end, parts);
@@ -275,23 +282,57 @@ export class StartLineScanner {
           return pos;
         }
         if (kind === StartLineKind.NeedMore && end - pos <= MAX_CARRIED_LINE) {
-          this.#carry ??= Buffer.allocUnsafe(MAX_CARRIED_LINE);
-          buf.copy(this.#carry, 0, pos, end);
-          this.#carryLen = end - pos;
-          this.#carrySec = sec;
-          this.#carryNsec = nsec;
-          this.#atLineStart = false;
+          this.#keep(buf, pos, end, sec, nsec);
           return -1;
         }
       }
       const lf = indexOfLf(buf, pos, end);
+      const lineStop = lf < 0 ? end : lf;
+      if (wantResponse) {
+        let from = this.#atLineStart ? pos + 1 : pos;
+        while (from < lineStop && nextVersion !== -1) {
+          if (nextVersion < from) nextVersion = buf.indexOf(HTTP_SLASH_1_DOT, from);
+          if (nextVersion === -1 || nextVersion >= lineStop) break;
+          const at = nextVersion;
+          const kind = scanStartLine(buf, at, end, parts);
+          if (kind === StartLineKind.Response) {
+            this.foundKind = kind;
+            this.#atLineStart = false;
+            return at;
+          }
+          if (kind === StartLineKind.NeedMore && end - at <= MAX_CARRIED_LINE) {
+            this.#keep(buf, at, end, sec, nsec);
+            return -1;
+          }
+          from = at + 1;
+        }
+      }
       if (lf < 0) {
         this.#atLineStart = false;
+        if (wantResponse) {
+          // A status line may begin in the last few bytes: keep them if they could be "HTTP/1." cut short.
+          const maxTail = Math.min(HTTP_SLASH_1_DOT.length - 1, end - pos);
+          for (let k = maxTail; k >= 1; k--) {
+            if (matchHttp1Version(buf, end - k, end) === -1) {
+              this.#keep(buf, end - k, end, sec, nsec);
+              break;
+            }
+          }
+        }
         return -1;
       }
       pos = lf + 1;
       this.#atLineStart = true;
     }
     return -1;
+  }
+
+  #keep(buf: Buffer, start: number, end: number, sec: number, nsec: number): void {
+    this.#carry ??= Buffer.allocUnsafe(MAX_CARRIED_LINE);
+    buf.copy(this.#carry, 0, start, end);
+    this.#carryLen = end - start;
+    this.#carrySec = sec;
+    this.#carryNsec = nsec;
+    this.#atLineStart = false;
   }
 }
