@@ -3,7 +3,23 @@ import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { WiretraceError } from '../errors.js';
 import { HttpSender, type HttpSenderOptions } from './http-sender.js';
 
-type SendFunction = (zipkinSpans: unknown[], done: (result: ExportResult) => void) => void;
+type SendFunction = (zipkinSpans: ZipkinSpanFields[], done: (result: ExportResult) => void) => void;
+
+interface ZipkinSpanFields {
+  timestamp?: number;
+  duration?: number;
+}
+
+/**
+ * Zipkin's model has timestamp and duration as int64 microseconds (duration
+ * at least 1); toZipkinSpan gives the start time with a fraction whenever the
+ * clock has sub-microsecond digits, which a Zipkin server refuses to read as
+ * a long. Rounded here, before the JSON is written.
+ */
+function toZipkinIntegers(span: ZipkinSpanFields): void {
+  if (span.timestamp !== undefined) span.timestamp = Math.round(span.timestamp);
+  if (span.duration !== undefined) span.duration = Math.max(1, Math.round(span.duration));
+}
 
 /**
  * Zipkin v2 JSON through the OpenTelemetry Zipkin exporter: its span model
@@ -31,6 +47,7 @@ export class ZipkinHttpExporter extends ZipkinExporter {
         done({ code: ExportResultCode.SUCCESS });
         return;
       }
+      for (const span of zipkinSpans) toZipkinIntegers(span);
       this.#sender.send(JSON.stringify(zipkinSpans), 'application/json').then(
         () => done({ code: ExportResultCode.SUCCESS }),
         (error: Error) => done({ code: ExportResultCode.FAILED, error }),
