@@ -52,8 +52,14 @@ describe('LogHistogram', () => {
         const ha = new LogHistogram();
         const hb = new LogHistogram();
         const all = new LogHistogram();
-        for (const v of a) ha.record(v), all.record(v);
-        for (const v of b) hb.record(v), all.record(v);
+        for (const v of a) {
+          ha.record(v);
+          all.record(v);
+        }
+        for (const v of b) {
+          hb.record(v);
+          all.record(v);
+        }
         ha.merge(hb);
         for (const q of [0.1, 0.5, 0.9, 0.99]) assert.equal(ha.quantile(q), all.quantile(q));
         assert.equal(ha.count, all.count);
