@@ -76,8 +76,8 @@ export function toSplunkEvent(span: ReadableSpan, options: Pick<SplunkHecExporte
     attributes: span.attributes,
   };
   return {
-    // Microseconds are what a double holds exactly at today's epoch.
-    time: Math.round((span.startTime[0] + span.startTime[1] / 1e9) * 1e6) / 1e6,
+    // Truncated to microseconds (as Jaeger and Zipkin get it): all a double holds at today's epoch.
+    time: Number(`${span.startTime[0]}.${String(Math.floor(span.startTime[1] / 1000)).padStart(6, '0')}`),
     ...(options.host ? { host: options.host } : {}),
     source: options.source,
     sourcetype: options.sourcetype,
