@@ -12,7 +12,7 @@ test('defaults: 512 spans per batch, 5 s batch delay, 2048 queued, 30 s export t
   const [grpc, http, jaeger, zipkin] = exportersSchema.parse([{ type: 'otlp-grpc' }, { type: 'otlp-http' }, { type: 'jaeger' }, { type: 'zipkin' }]);
   assert.deepEqual(grpc.queue, { maxExportBatchSize: 512, scheduledDelayMillis: 5000, maxQueueSize: 2048, exportTimeoutMillis: 30_000 });
   assert.deepEqual(grpc.retry, { initialBackoffMs: 1000, maxBackoffMs: 30_000, maxAttempts: 5, maxElapsedMs: 120_000 });
-  assert.deepEqual(grpc.tls, { insecure: false, rejectUnauthorized: true });
+  assert.deepEqual(grpc.type === 'otlp-grpc' && grpc.tls, { insecure: false, rejectUnauthorized: true });
   assert.equal(grpc.type === 'otlp-grpc' && grpc.endpoint, 'http://localhost:4317');
   assert.equal(http.type === 'otlp-http' && `${http.endpoint} ${http.protocol} ${http.compression}`, 'http://localhost:4318/v1/traces protobuf none');
   assert.equal(jaeger.type === 'jaeger' && jaeger.endpoint, 'http://localhost:14268/api/traces');
