@@ -148,11 +148,18 @@ export function cidrContains(cidr: Cidr, a: ParsedAddress): boolean {
  * may well call out from 127.0.0.1.
  */
 export function hostKey(address: string): string {
-  const a = parseAddress(address);
-  if (!a) return address;
-  if (isLoopbackParsed(a)) return 'loopback';
-  return formatAddress(a);
+  let key = hostKeys.get(address);
+  if (key === undefined) {
+    const a = parseAddress(address);
+    key = !a ? address : isLoopbackParsed(a) ? 'loopback' : formatAddress(a);
+    // Called twice per exchange with few distinct addresses: remember them, within bounds.
+    if (hostKeys.size >= 65_536) hostKeys.clear();
+    hostKeys.set(address, key);
+  }
+  return key;
 }
+
+const hostKeys = new Map<string, string>();
 
 function isLoopbackParsed(a: ParsedAddress): boolean {
   if (a.version === 4) return a.bytes[0] === 127;
