@@ -5,6 +5,8 @@
  * never allocated per message.
  */
 
+import { latin1 } from './startline.js';
+
 interface KnownName {
   name: string;
   lower: Uint8Array;
@@ -45,7 +47,7 @@ export function headerName(buf: Buffer, start: number, end: number): string {
       if (i === lower.length) return k.name;
     }
   }
-  return buf.toString('latin1', start, end).toLowerCase();
+  return latin1(buf, start, end).toLowerCase();
 }
 
 /**

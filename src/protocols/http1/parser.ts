@@ -24,6 +24,7 @@ import {
   indexOfLf,
   isTokenByte,
   scanStartLine,
+  latin1,
 } from './startline.js';
 
 /** What a direction parser needs from the rest of the connection. */
@@ -424,7 +425,7 @@ export class Http1DirectionParser {
    */
   #buildMessage(b: Buffer, s: number, e: number, complete: boolean): HttpRequest | HttpResponse {
     const lineEnd = parts.lineEnd;
-    const version = b[parts.versionStart + 7] === 0x31 ? VERSION_1_1 : b[parts.versionStart + 7] === 0x30 ? VERSION_1_0 : b.toString('latin1', parts.versionStart, parts.versionStart + 8);
+    const version = b[parts.versionStart + 7] === 0x31 ? VERSION_1_1 : b[parts.versionStart + 7] === 0x30 ? VERSION_1_0 : latin1(b, parts.versionStart, parts.versionStart + 8);
     const startTime: HrTime = [this.#startSec, this.#startNsec];
     const headers: HeaderField[] = [];
     let message: HttpRequest | HttpResponse;
@@ -432,7 +433,7 @@ export class Http1DirectionParser {
       message = {
         type: 'request',
         method: methodString(b, s, parts.methodEnd),
-        target: b.toString('latin1', parts.targetStart, parts.targetEnd),
+        target: latin1(b, parts.targetStart, parts.targetEnd),
         version,
         headers,
         bodySize: 0,
@@ -447,7 +448,7 @@ export class Http1DirectionParser {
       message = {
         type: 'response',
         status,
-        reason: b.toString('latin1', parts.reasonStart, parts.reasonEnd),
+        reason: latin1(b, parts.reasonStart, parts.reasonEnd),
         interim: status >= 100 && status < 200 && status !== 101,
         version,
         headers,
@@ -487,7 +488,7 @@ export class Http1DirectionParser {
           while (vs < le && (b[vs] === SP || b[vs] === HTAB)) vs++;
           let ve = le;
           while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-          if (ve > vs) last.value = last.value.length > 0 ? `${last.value} ${b.toString('latin1', vs, ve)}` : b.toString('latin1', vs, ve);
+          if (ve > vs) last.value = last.value.length > 0 ? `${last.value} ${latin1(b, vs, ve)}` : latin1(b, vs, ve);
           if (framing) this.#noteFraming(last);
         }
         p = nl + 1;
@@ -505,7 +506,7 @@ export class Http1DirectionParser {
       while (vs < le && (b[vs] === SP || b[vs] === HTAB)) vs++;
       let ve = le;
       while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-      const field: HeaderField = { name, value: vs === ve ? '' : b.toString('latin1', vs, ve) };
+      const field: HeaderField = { name, value: vs === ve ? '' : latin1(b, vs, ve) };
       into.push(field);
       if (framing) this.#noteFraming(field);
       p = nl + 1;
@@ -801,5 +802,5 @@ function methodString(b: Buffer, s: number, e: number): string {
     while (i < n && b[s + i] === m.bytes[i]) i++;
     if (i === n) return m.name;
   }
-  return b.toString('latin1', s, e);
+  return latin1(b, s, e);
 }

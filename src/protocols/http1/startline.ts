@@ -336,3 +336,8 @@ export class StartLineScanner {
     this.#atLineStart = false;
   }
 }
+
+/** buf[start, end) as latin1: one byte, one UTF-16 code unit, never a decoding error. */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return buf.toString('latin1', start, end);
+}

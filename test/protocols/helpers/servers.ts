@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -151,6 +151,8 @@ export async function freePort(): Promise<number> {
 /** nginx in the foreground under a temporary prefix, serving a few static files. */
 export async function startNginx(): Promise<RunningServer> {
   const prefix = mkdtempSync(join(tmpdir(), 'wiretrace-nginx-'));
+  // nginx workers drop privileges: they must be able to read the files.
+  chmodSync(prefix, 0o755);
   const port = await freePort();
   mkdirSync(join(prefix, 'logs'));
   mkdirSync(join(prefix, 'html'));
