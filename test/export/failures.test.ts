@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stats } from '../../src/model/stats.js';
 import { createExporters } from '../../src/export/factory.js';
-import type { ExportQueueCounters } from '../../src/export/queue.js';
+import { ExportQueue, type ExportQueueCounters } from '../../src/export/queue.js';
+import { exportQueueSchema, exportRetrySchema } from '../../src/export/config.js';
 import { delay, fastConfig, LoopbackReceiver, manySpans, sdkSpans } from './receivers.js';
 
 const SPANS = sdkSpans();
@@ -193,4 +194,25 @@ test('shutdown flushes a partial batch at once instead of waiting for the batch 
   assert.equal(queues[0].counters.exported, 3);
   assert.equal(queues[0].counters.latency.count, 1);
   await receiver.stop();
+});
+
+test('an exporter that throws, or calls back twice, cannot break its queue: the throw is a counted rejection, the second answer is ignored', async () => {
+  let calls = 0;
+  const exporter = {
+    export(_spans: unknown[], done: (r: { code: number }) => void): void {
+      calls++;
+      if (calls === 1) throw new Error('encoder bug');
+      done({ code: 0 });
+      done({ code: 1 });
+    },
+    shutdown: async () => {},
+  };
+  const queue = new ExportQueue('odd', exporter, { queue: exportQueueSchema.parse({ scheduledDelayMillis: 0 }), retry: exportRetrySchema.parse(undefined) });
+  queue.offer(SPANS);
+  await queue.forceFlush();
+  queue.offer(SPANS);
+  await queue.shutdown(1000);
+  assert.equal(queue.counters.dropped.rejected, 3);
+  assert.equal(queue.counters.exported, 3);
+  assert.equal(queue.counters.failedAttempts, 1);
 });
