@@ -19,6 +19,11 @@ export class PendingChunk {
     readonly data: Buffer | null,
     readonly tsSec: number,
     readonly tsNsec: number,
+    /**
+     * The segment acknowledged the peer's stream up to here, beyond what was
+     * delivered: these bytes go out only after those (−1: no such wait).
+     */
+    readonly need: number,
   ) {}
 }
 
@@ -34,6 +39,12 @@ export class HalfStream {
   finSeen = false;
   /** Sequence number the FIN occupies: everything before it is the stream. */
   finSeq = 0;
+  /**
+   * The peer's ACK (or this side's RST) proved bytes up to `provenSentTo`
+   * left the sender; if the capture does not show them soon, they are a hole.
+   */
+  provenPending = false;
+  provenSentTo = 0;
   /** Sorted by sequence, non-overlapping, all after nextSeq. */
   pending: PendingChunk[] = [];
   /** Captured bytes held in `pending` (the per-stream limit applies to these). */
@@ -72,6 +83,12 @@ export class TrackedConnection implements ConnectionInfo {
   consumer: StreamConsumer | null = null;
   /** Ended (FIN/RST): kept only to recognise late retransmissions. */
   closed = false;
+  /** Both FINs or a RST seen: the connection ends with this reason once nothing is missing, or at the stall deadline. */
+  closing: 'fin' | 'rst' | null = null;
+  /** Capture second since which this connection waits on missing bytes (−1: not waiting). */
+  stallSinceSec = -1;
+  /** Segments of this connection seen while waiting. */
+  stallSegments = 0;
 
   // Identity: address words (IPv4 uses word 0 only) and ports of each side.
   readonly addrLen: number;

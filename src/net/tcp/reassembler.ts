@@ -16,10 +16,22 @@
  * correct that with `swapRoles()`; directions are derived from the current
  * roles at each callback, so bytes already buffered follow the swap.
  *
- * Holes. Missing bytes become `onGap(..., 'hole')` when the peer's ACK
- * proves they were received (the capture lost them), when the out-of-order
- * buffer limit is exceeded, when both FINs or a RST close the connection,
- * or when it ends for any other reason. A connection that reuses a tuple
+ * Holes. Missing bytes become `onGap(..., 'hole')` once they are proven
+ * sent and still not captured, or when something forces it. Proof is the
+ * peer's ACK past them, a RST's sequence number, or both FINs. Captures can
+ * show an ACK before the data it acknowledges (merged interfaces, mirror
+ * ports), so proof starts a short wait: the hole is declared when the
+ * connection has seen STALL_SEGMENTS more segments or a full capture second
+ * has passed, whichever is first. Forcing is immediate: the out-of-order
+ * buffer limit, capture end, idle expiry, eviction, reuse of the tuple.
+ * A connection that closes (both FINs, or a RST) ends as soon as nothing
+ * is missing, or at the end of that wait.
+ *
+ * Order across directions. A segment's ACK says which of the peer's bytes
+ * its sender had received before sending it. Bytes whose ACK runs ahead of
+ * the peer's delivered stream are held until those peer bytes are delivered
+ * (or declared missing), so a response captured before its request still
+ * reaches the consumer after it. A connection that reuses a tuple
  * without a SYN the reassembler saw is not recognised: its segments fall
  * outside the sequence window and are counted as 'out-of-window' until the
  * old connection idles out.
@@ -51,7 +63,16 @@ export const MAX_PENDING_CHUNKS_PER_STREAM = 4096;
 /** Larger than any IP payload a capture can describe (IPv6 jumbograms aside); beyond it a segment is garbage. */
 const MAX_SEGMENT_LENGTH = 1 << 24;
 
+/** Segments of a connection after proof of a hole before it is declared (see the file comment). */
+export const STALL_SEGMENTS = 32;
+
 const { FIN, SYN, RST, ACK } = TcpFlag;
+
+/** A held chunk that waits for nothing from the peer. */
+const NO_NEED = -1;
+
+const SIDES_0_FIRST = [0, 1] as const;
+const SIDES_1_FIRST = [1, 0] as const;
 
 const SYN_OPENS_HANDSHAKE = 0;
 const SYN_RETRANSMITTED = 1;
@@ -70,6 +91,8 @@ export class TcpReassembler implements SegmentSink {
   readonly #live = new ActivityList();
   /** Ended by FIN/RST, remembered so late retransmissions do not open a new connection. */
   readonly #closed = new ActivityList();
+  /** Connections waiting on bytes proven sent but not captured (bounded by the table). */
+  readonly #stalled = new Set<TrackedConnection>();
   #created = 0;
 
   /** Latest capture time seen; seconds drive ticks and idle expiry. */
@@ -161,7 +184,11 @@ export class TcpReassembler implements SegmentSink {
     for (let c = this.#live.head; c !== null; c = c.lruNext) remaining.push(c);
     remaining.sort((a, b) => a.index - b.index);
     const sec = Number.isFinite(this.#clockSec) ? this.#clockSec : 0;
-    for (const c of remaining) this.#end(c, 'capture-end', sec, this.#clockNsec);
+    for (const c of remaining) {
+      // A connection that was closing ends as it closed; only the wait for stragglers is cut short.
+      if (c.closing !== null) this.#settle(c, true, sec, this.#clockNsec);
+      else this.#end(c, 'capture-end', sec, this.#clockNsec);
+    }
     while (this.#closed.head !== null) this.#forgetClosed(this.#closed.head);
   }
 
@@ -188,29 +215,123 @@ export class TcpReassembler implements SegmentSink {
       me.nextSeq = dataSeq;
     }
 
-    // The ACK speaks for the peer's stream, whose bytes precede this segment's own.
+    // The ACK speaks for the peer's stream, whose bytes precede this segment's own:
+    // until they are delivered (or declared missing), this segment's bytes wait.
+    let need = NO_NEED;
     if (flags & ACK && peer.seqKnown) {
       const ahead = seqDiff(seg.ack, peer.nextSeq);
-      if (ahead > 0 && ahead <= SEQ_WINDOW && !peer.finished) this.#ackedBeyond(conn, peerSide, seg.ack >>> 0, sec, nsec);
+      if (ahead > 0 && ahead <= SEQ_WINDOW && !peer.finished) {
+        this.#provenSent(conn, peer, seg.ack >>> 0);
+        if (peer.provenPending) need = seg.ack >>> 0;
+      }
     }
 
     const seqLen = seg.payloadOrigLen > seg.payloadLen ? seg.payloadOrigLen : seg.payloadLen;
-    if (seqLen > 0) this.#place(conn, side, dataSeq, seg, seqLen);
+    if (seqLen > 0) {
+      this.#place(conn, side, dataSeq, seg, seqLen, need);
+      if (conn.closed) return;
+    }
     if (flags & FIN) this.#finSeen(me, seqAdd(dataSeq, seqLen));
 
     if (flags & RST) {
       // Stacks ignore a RST outside the window; so do we, or stray garbage could end a live connection.
-      const offset = seqDiff(dataSeq, me.nextSeq);
+      const rstSeq = seqAdd(dataSeq, seqLen);
+      const offset = seqDiff(rstSeq, me.nextSeq);
       if (offset > SEQ_WINDOW || offset < -SEQ_WINDOW) this.#stats.tcp.add('out-of-window');
-      else this.#end(conn, 'rst', sec, nsec);
-    } else if (me.finSeen && peer.finSeen) {
-      // Both sides are done sending: what is still missing will not come.
-      this.#end(conn, 'fin', sec, nsec);
+      else {
+        conn.closing = 'rst';
+        // A RST carries the sender's next sequence number: everything before it was sent.
+        if (offset > 0) this.#provenSent(conn, me, rstSeq);
+        else this.#stall(conn);
+      }
+    } else if (me.finSeen && peer.finSeen && conn.closing === null) {
+      conn.closing = 'fin';
+      this.#stall(conn);
+    }
+    if (conn.stallSinceSec >= 0) this.#settle(conn, ++conn.stallSegments > STALL_SEGMENTS, sec, nsec);
+  }
+
+  /** Bytes of `h` up to `seq` were sent (the ACK or RST says so); wait a little for the capture to show them. */
+  #provenSent(conn: TrackedConnection, h: HalfStream, seq: number): void {
+    let target = seq;
+    // The FIN occupies one sequence number that is not a byte of the stream.
+    if (h.finSeen && seqDiff(target, h.finSeq) > 0) target = h.finSeq;
+    if (seqDiff(target, h.nextSeq) <= 0) return;
+    if (!h.provenPending || seqDiff(target, h.provenSentTo) > 0) h.provenSentTo = target;
+    h.provenPending = true;
+    this.#stall(conn);
+  }
+
+  #stall(conn: TrackedConnection): void {
+    if (conn.stallSinceSec >= 0) return;
+    conn.stallSinceSec = this.#clockSec;
+    conn.stallSegments = 0;
+    this.#stalled.add(conn);
+  }
+
+  #unstall(conn: TrackedConnection): void {
+    conn.stallSinceSec = -1;
+    this.#stalled.delete(conn);
+  }
+
+  /**
+   * Re-check a waiting connection: drop proofs the capture has caught up
+   * with, end a closing connection that lacks nothing. With `force`, what is
+   * proven sent and still missing becomes holes, and a closing connection ends.
+   */
+  #settle(conn: TrackedConnection, force: boolean, sec: number, nsec: number): void {
+    if (force) this.#declareProvenHoles(conn, sec, nsec);
+    let waiting = false;
+    for (const h of conn.halves) {
+      if (!h.provenPending) continue;
+      if (seqDiff(h.provenSentTo, h.nextSeq) <= 0) h.provenPending = false;
+      else waiting = true;
+    }
+    if (conn.closing !== null) {
+      const [a, b] = conn.halves;
+      const complete = !waiting && a.pending.length === 0 && b.pending.length === 0 && (conn.closing === 'rst' || (a.finished && b.finished));
+      if (complete || force) {
+        this.#end(conn, conn.closing, sec, nsec);
+        return;
+      }
+      waiting = true;
+    }
+    if (!waiting) this.#unstall(conn);
+    else if (force) conn.stallSegments = 0;
+  }
+
+  /**
+   * Bytes proven sent that the capture never showed become holes, one at a
+   * time, delivering in causal order between them what they were holding up.
+   */
+  #declareProvenHoles(conn: TrackedConnection, sec: number, nsec: number): void {
+    const order = conn.clientSide === 0 ? SIDES_0_FIRST : SIDES_1_FIRST;
+    for (;;) {
+      this.#drainAll(conn);
+      let progress = false;
+      for (const side of order) {
+        const h = conn.halves[side];
+        if (!h.provenPending) continue;
+        const remaining = seqDiff(h.provenSentTo, h.nextSeq);
+        if (remaining <= 0) continue;
+        const ahead = h.pending.length > 0 ? seqDiff(h.pending[0].seq, h.nextSeq) : remaining;
+        if (ahead > 0) {
+          this.#gap(conn, side, ahead < remaining ? ahead : remaining, 'hole', sec, nsec);
+          progress = true;
+        }
+      }
+      if (progress) continue;
+      // Only ACKs no traffic could produce hold anything up now: deliver in sequence order regardless.
+      for (const side of order) {
+        const h = conn.halves[side];
+        if (h.provenPending && seqDiff(h.provenSentTo, h.nextSeq) > 0 && this.#drain(conn, side, true)) progress = true;
+      }
+      if (!progress) return;
     }
   }
 
   /** Payload of `seqLen` sequence bytes starting at `seq`; the first `seg.payloadLen` were captured. */
-  #place(conn: TrackedConnection, side: Side, seq: number, seg: TcpSegment, seqLen: number): void {
+  #place(conn: TrackedConnection, side: Side, seq: number, seg: TcpSegment, seqLen: number, need: number): void {
     const h = conn.halves[side];
     const stats = this.#stats;
     let capLen = seg.payloadLen;
@@ -233,7 +354,7 @@ export class TcpReassembler implements SegmentSink {
       }
     }
     if (rel > 0) {
-      this.#hold(conn, side, seq, seg, capLen, seqLen);
+      this.#hold(conn, side, seq, seg.data, seg.payloadOffset, capLen, seqLen, seg.tsSec, seg.tsNsec, need);
       return;
     }
     let skip = 0;
@@ -241,41 +362,48 @@ export class TcpReassembler implements SegmentSink {
       stats.tcp.add('overlap');
       skip = -rel;
     }
+    if (need !== NO_NEED || (h.pending.length > 0 && h.pending[0].seq === h.nextSeq)) {
+      // In order, but behind peer bytes it acknowledges, or behind held bytes that wait for the peer.
+      const captured = skip < capLen ? capLen - skip : 0;
+      this.#hold(conn, side, h.nextSeq, seg.data, seg.payloadOffset + skip, captured, seqLen - skip, seg.tsSec, seg.tsNsec, need);
+      return;
+    }
     if (skip < capLen) this.#data(conn, side, seg.data, seg.payloadOffset + skip, capLen - skip, seg.tsSec, seg.tsNsec);
     const cutFrom = skip > capLen ? skip : capLen;
     if (seqLen > cutFrom) this.#gap(conn, side, seqLen - cutFrom, 'truncated', seg.tsSec, seg.tsNsec);
-    if (h.pending.length > 0) this.#drain(conn, side);
+    if (h.pending.length > 0 || conn.halves[side === 0 ? 1 : 0].pending.length > 0) this.#drainAll(conn);
   }
 
-  /** Bytes ahead of a hole: copy what is new, then keep the buffer within its limit. */
-  #hold(conn: TrackedConnection, side: Side, seq: number, seg: TcpSegment, capLen: number, seqLen: number): void {
+  /**
+   * Bytes that cannot be delivered yet (ahead of a hole, or waiting for the
+   * peer): copy what is new, then keep the buffer within its limit.
+   */
+  #hold(conn: TrackedConnection, side: Side, seq: number, buf: Buffer, off: number, capLen: number, seqLen: number, sec: number, nsec: number, need: number): void {
     const h = conn.halves[side];
-    const sec = seg.tsSec;
-    const nsec = seg.tsNsec;
-    let added = insertPending(h, seq, capLen, seg.data, seg.payloadOffset, sec, nsec);
-    if (seqLen > capLen) added += insertPending(h, seqAdd(seq, capLen), seqLen - capLen, null, 0, sec, nsec);
+    const ahead = seqDiff(seq, h.nextSeq) > 0;
+    let added = insertPending(h, seq, capLen, buf, off, sec, nsec, need);
+    if (seqLen > capLen) added += insertPending(h, seqAdd(seq, capLen), seqLen - capLen, null, 0, sec, nsec, need);
     if (added === 0) {
       this.#stats.tcp.add('retransmission');
       return;
     }
-    this.#stats.tcp.add('out-of-order');
+    if (ahead) this.#stats.tcp.add('out-of-order');
     if (added < seqLen) this.#stats.tcp.add('overlap');
+    if (!ahead) this.#drainAll(conn);
 
     while (h.pendingBytes > this.#maxPendingBytes || h.pending.length > MAX_PENDING_CHUNKS_PER_STREAM) {
       this.#stats.drops.add(h.pendingBytes > this.#maxPendingBytes ? 'max-buffered-bytes' : 'max-buffered-segments');
-      const ahead = seqDiff(h.pending[0].seq, h.nextSeq);
-      if (ahead > 0) this.#gap(conn, side, ahead, 'hole', sec, nsec);
-      this.#drain(conn, side);
+      const gap = seqDiff(h.pending[0].seq, h.nextSeq);
+      if (gap > 0) {
+        this.#gap(conn, side, gap, 'hole', sec, nsec);
+      } else {
+        // What holds this buffer is a wait for the peer's bytes: end the wait.
+        this.#settle(conn, true, sec, nsec);
+        if (conn.closed) return;
+        this.#drain(conn, side, true);
+      }
+      this.#drainAll(conn);
     }
-  }
-
-  /** The peer acknowledged up to `ack`: whatever of it was not captured is a hole. */
-  #ackedBeyond(conn: TrackedConnection, side: Side, ack: number, sec: number, nsec: number): void {
-    const h = conn.halves[side];
-    let target = ack;
-    // The FIN occupies one sequence number that is not a byte of the stream.
-    if (h.finSeen && seqDiff(target, h.finSeq) > 0) target = h.finSeq;
-    if (seqDiff(target, h.nextSeq) > 0) this.#advanceTo(conn, side, target, sec, nsec);
   }
 
   #finSeen(h: HalfStream, finSeq: number): void {
@@ -291,7 +419,7 @@ export class TcpReassembler implements SegmentSink {
     }
   }
 
-  /** Deliver through `target`, declaring every uncaptured range on the way a hole. */
+  /** Deliver through `target` in sequence order, declaring every uncaptured range on the way a hole. */
   #advanceTo(conn: TrackedConnection, side: Side, target: number, sec: number, nsec: number): void {
     const h = conn.halves[side];
     for (;;) {
@@ -303,21 +431,34 @@ export class TcpReassembler implements SegmentSink {
         break;
       }
       const ahead = seqDiff(first.seq, h.nextSeq);
-      if (ahead <= 0) this.#drain(conn, side);
+      if (ahead <= 0) this.#drain(conn, side, true);
       else this.#gap(conn, side, ahead < remaining ? ahead : remaining, 'hole', sec, nsec);
     }
-    if (h.pending.length > 0) this.#drain(conn, side);
+    if (h.pending.length > 0) this.#drain(conn, side, true);
   }
 
-  /** Deliver held chunks that now continue the stream. */
-  #drain(conn: TrackedConnection, side: Side): void {
+  /** Deliver, on both sides, held chunks that continue their stream and whose peer bytes have been delivered. */
+  #drainAll(conn: TrackedConnection): void {
+    const first = conn.clientSide;
+    const second = first === 0 ? 1 : 0;
+    let progress = true;
+    while (progress) {
+      progress = this.#drain(conn, first, false);
+      if (this.#drain(conn, second, false)) progress = true;
+    }
+  }
+
+  /** Deliver held chunks that now continue the stream of `side` (with `ignoreNeeds`, whatever the peer owes). Returns whether any were. */
+  #drain(conn: TrackedConnection, side: Side, ignoreNeeds: boolean): boolean {
     const h = conn.halves[side];
+    const peer = conn.halves[side === 0 ? 1 : 0];
     const pending = h.pending;
     let used = 0;
     while (used < pending.length) {
       const c = pending[used];
       const rel = seqDiff(c.seq, h.nextSeq);
       if (rel > 0) break;
+      if (!ignoreNeeds && c.need !== NO_NEED && !peerDelivered(peer, c.need)) break;
       used++;
       if (c.data !== null) h.pendingBytes -= c.len;
       const fresh = c.len + rel;
@@ -325,11 +466,13 @@ export class TcpReassembler implements SegmentSink {
       if (c.data !== null) this.#data(conn, side, c.data, -rel, fresh, c.tsSec, c.tsNsec);
       else this.#gap(conn, side, fresh, 'truncated', c.tsSec, c.tsNsec);
     }
+    if (used === 0) return false;
     if (used === pending.length) pending.length = 0;
-    else if (used > 0) pending.splice(0, used);
+    else pending.splice(0, used);
+    return true;
   }
 
-  /** Everything held, and everything before a seen FIN, is delivered; the rest are holes. */
+  /** Everything held, and everything before a seen FIN or proven sent, is delivered; the rest are holes. */
   #flush(conn: TrackedConnection, side: Side, sec: number, nsec: number): void {
     const h = conn.halves[side];
     if (!h.seqKnown) return;
@@ -337,6 +480,7 @@ export class TcpReassembler implements SegmentSink {
     const last = h.pending.length > 0 ? h.pending[h.pending.length - 1] : undefined;
     if (last !== undefined) target = seqAdd(last.seq, last.len);
     if (h.finSeen && seqDiff(h.finSeq, target) > 0) target = h.finSeq;
+    if (h.provenPending && seqDiff(h.provenSentTo, target) > 0) target = h.provenSentTo;
     if (seqDiff(target, h.nextSeq) > 0) this.#advanceTo(conn, side, target, sec, nsec);
   }
 
@@ -356,12 +500,15 @@ export class TcpReassembler implements SegmentSink {
 
   /** Flush both directions (client's first), then tell the consumer the connection is over. */
   #end(conn: TrackedConnection, reason: EndReason, sec: number, nsec: number): void {
+    if (conn.closed) return;
+    this.#declareProvenHoles(conn, sec, nsec);
     const first = conn.clientSide;
     this.#flush(conn, first, sec, nsec);
     this.#flush(conn, first === 0 ? 1 : 0, sec, nsec);
     const consumer = conn.consumer;
     conn.consumer = null;
     conn.closed = true;
+    if (conn.stallSinceSec >= 0) this.#unstall(conn);
     conn.halves[0].release();
     conn.halves[1].release();
     this.#live.remove(conn);
@@ -405,6 +552,8 @@ export class TcpReassembler implements SegmentSink {
     const horizon = sec - this.#idleSeconds;
     for (let c = this.#live.head; c !== null && c.lastActiveSec < horizon; c = this.#live.head) this.#end(c, 'idle', sec, nsec);
     for (let c = this.#closed.head; c !== null && c.lastActiveSec < horizon; c = this.#closed.head) this.#forgetClosed(c);
+    // Waited at least one whole capture second for proven bytes: declare them missing.
+    if (this.#stalled.size > 0) for (const c of this.#stalled) if (c.stallSinceSec < sec - 1) this.#settle(c, true, sec, nsec);
     this.#factory.onTick?.(sec, nsec);
   }
 
@@ -527,6 +676,12 @@ function wellFormed(seg: TcpSegment): boolean {
   );
 }
 
+/** The peer's stream has been delivered up to `ack` (a FIN's sequence number is not a byte). */
+function peerDelivered(peer: HalfStream, ack: number): boolean {
+  const target = peer.finSeen && seqDiff(ack, peer.finSeq) > 0 ? peer.finSeq : ack;
+  return seqDiff(peer.nextSeq, target) >= 0;
+}
+
 /** What a SYN on a live connection means. */
 function synVerdict(conn: TrackedConnection, side: Side, seg: TcpSegment): number {
   const me = conn.halves[side];
@@ -547,7 +702,7 @@ function synVerdict(conn: TrackedConnection, side: Side, seg: TcpSegment): numbe
  * only bytes no chunk holds yet (`src === null`: snaplen-cut bytes). Returns
  * the number of sequence bytes added.
  */
-function insertPending(h: HalfStream, seq: number, len: number, src: Buffer | null, srcOff: number, sec: number, nsec: number): number {
+function insertPending(h: HalfStream, seq: number, len: number, src: Buffer | null, srcOff: number, sec: number, nsec: number, need: number): number {
   if (len <= 0) return 0;
   const pending = h.pending;
   const base = h.nextSeq;
@@ -580,7 +735,7 @@ function insertPending(h: HalfStream, seq: number, len: number, src: Buffer | nu
       src.copy(copy, 0, from, from + pieceLen);
       h.pendingBytes += pieceLen;
     }
-    pending.splice(i, 0, new PendingChunk(seqAdd(base, pos), pieceLen, copy, sec, nsec));
+    pending.splice(i, 0, new PendingChunk(seqAdd(base, pos), pieceLen, copy, sec, nsec, need));
     i++;
     added += pieceLen;
     pos = pieceEnd;

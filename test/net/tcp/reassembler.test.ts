@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stats } from '../../../src/model/stats.js';
 import type { ConnectionInfo, StreamConsumer } from '../../../src/model/stream.js';
-import { TcpReassembler, type TcpReassemblerLimits } from '../../../src/net/tcp/reassembler.js';
+import { STALL_SEGMENTS, TcpReassembler, type TcpReassemblerLimits } from '../../../src/net/tcp/reassembler.js';
 import { endpointHash, pairKey } from '../../../src/net/tcp/hash.js';
 import { ACK, Dialog, PSH, RST, Recorder, SYN, buildSegment, type EndpointSpec } from './helpers.js';
 
@@ -114,7 +114,7 @@ describe('TCP reassembly: delivery', () => {
   });
 
   test('sequence numbers wrap at 2^32: in-order, early and acknowledged data all cross it', () => {
-    const { stats, d, rec } = setup({}, { ...CLIENT, isn: 2 ** 32 - 4 }, { ...SERVER, isn: 2 ** 32 - 2 });
+    const { stats, d, rec, tcp } = setup({}, { ...CLIENT, isn: 2 ** 32 - 4 }, { ...SERVER, isn: 2 ** 32 - 2 });
     d.handshake();
     d.c(0, 'abcdef'); // seq 2^32-3 .. 2, across the wrap
     d.c(10, 'klm');
@@ -122,7 +122,11 @@ describe('TCP reassembly: delivery', () => {
     d.s(0, 'xy', 13); // server stream starts at 2^32-1
     d.s(4, 'z', 13);
     d.clientAck(5, 13); // proves server bytes 2..4 were sent
+    d.wait(2);
+    d.clientAck(5, 13);
     const c = rec.connections[0];
+    assert.equal(c.endReason, undefined);
+    tcp.finish();
     assert.equal(c.text(0), 'abcdefghijklm');
     assert.equal(c.text(1), 'xy[gap 2]z');
     assert.equal(stats.tcp.get('retransmission'), 0);
@@ -149,20 +153,80 @@ describe('TCP reassembly: delivery', () => {
 });
 
 describe('TCP reassembly: holes', () => {
-  test('a hole is declared when the peer acknowledges past it (the capture lost it)', () => {
+  test('a hole is declared when the peer acknowledges past it (the capture lost it), after a capture second', () => {
     const { stats, d, events } = setup();
     d.handshake();
     d.c(0, 'hello');
     d.c(10, 'world');
     assert.deepEqual(events(), ['c>s "hello"']);
     d.serverAck(15);
+    assert.deepEqual(events(), ['c>s "hello"'], 'a capture may show the ACK before the data: wait');
+    d.wait(1);
+    d.serverAck(15);
+    assert.deepEqual(events(), ['c>s "hello"'], 'less than a whole second has passed');
+    d.wait(1);
+    d.serverAck(15);
     assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"']);
     assert.equal(stats.gapBytes, 5);
     assert.equal(stats.tcp.get('gap'), 1);
-    // The missing bytes turning up late are old news.
+    // The missing bytes turning up even later are old news.
     d.c(5, '12345');
     assert.equal(events().length, 3);
     assert.equal(stats.tcp.get('retransmission'), 1);
+  });
+
+  test('an ACK seen before the data it acknowledges (capture reordering) is not a hole', () => {
+    const { stats, d, events, tcp } = setup();
+    d.handshake();
+    d.c(0, 'hello');
+    d.serverAck(15);
+    d.c(10, 'world');
+    d.c(5, '12345');
+    d.wait(5);
+    d.serverAck(15);
+    tcp.finish();
+    assert.deepEqual(events(), ['c>s "hello"', 'c>s "12345"', 'c>s "world"', 'end capture-end']);
+    assert.equal(stats.gapBytes, 0);
+  });
+
+  test('a response captured before the request it acknowledges is delivered after the request', () => {
+    const { stats, d, events } = setup();
+    d.handshake();
+    d.s(0, 'HTTP/1.1 200 OK', 14); // acknowledges a 14-byte request the capture has not shown yet
+    assert.deepEqual(events(), []);
+    d.c(0, 'GET / HTTP/1.1');
+    assert.deepEqual(events(), ['c>s "GET / HTTP/1.1"', 's>c "HTTP/1.1 200 OK"']);
+    assert.equal(stats.gapBytes, 0);
+  });
+
+  test('a response waiting for a request the capture lost is delivered after the declared hole', () => {
+    const { d, events } = setup();
+    d.handshake();
+    d.s(0, 'HTTP/1.1 200 OK', 14);
+    d.wait(2);
+    d.s(15, ' more', 14);
+    assert.deepEqual(events(), ['c>s gap 14 hole', 's>c "HTTP/1.1 200 OK"', 's>c " more"']);
+  });
+
+  test('bytes waiting for the peer count against the buffer limit, which ends the wait', () => {
+    const { stats, d, events } = setup({ maxBufferedBytesPerStream: 8 });
+    d.handshake();
+    d.s(0, 'abcd', 3);
+    d.s(4, 'efghij', 3);
+    assert.deepEqual(events(), ['c>s gap 3 hole', 's>c "abcd"', 's>c "efghij"']);
+    assert.equal(stats.drops.get('max-buffered-bytes'), 1);
+  });
+
+  test(`a proven hole is declared without waiting for time once the connection has seen ${STALL_SEGMENTS} more segments`, () => {
+    const { d, events } = setup();
+    d.handshake();
+    d.c(0, 'hello');
+    d.c(10, 'world');
+    d.serverAck(15);
+    for (let i = 0; i < STALL_SEGMENTS - 1; i++) d.serverAck(15);
+    assert.deepEqual(events(), ['c>s "hello"']);
+    d.serverAck(15);
+    assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"']);
   });
 
   test('an ACK past everything captured is a hole up to the ACK, and the stream continues after it', () => {
@@ -170,6 +234,7 @@ describe('TCP reassembly: holes', () => {
     d.handshake();
     d.c(0, 'abc');
     d.serverAck(10);
+    d.wait(2);
     d.c(10, 'def');
     assert.equal(rec.connections[0].text(0), 'abc[gap 7]def');
   });
@@ -186,12 +251,38 @@ describe('TCP reassembly: holes', () => {
     assert.equal(rec.connections[0].endReason, 'fin');
   });
 
-  test('both FINs force the holes before them out as gaps', () => {
-    const { d, events } = setup();
+  test('after both FINs, missing bytes arriving late still complete the stream', () => {
+    const { d, events, tcp } = setup();
     d.handshake();
     d.c(0, 'hello');
     d.clientFin(10, 0, 'world');
     d.serverFin(0, 5); // the server's FIN acknowledges only what it had
+    assert.deepEqual(events(), ['c>s "hello"']);
+    assert.equal(tcp.activeConnections, 1);
+    d.c(5, '12345');
+    assert.deepEqual(events(), ['c>s "hello"', 'c>s "12345"', 'c>s "world"', 'end fin']);
+  });
+
+  test('after both FINs, bytes still missing at the deadline are holes and the connection ends as fin', () => {
+    const { d, events, tcp } = setup();
+    d.handshake();
+    d.c(0, 'hello');
+    d.clientFin(10, 0, 'world');
+    d.serverFin(0, 5);
+    const other = new Dialog(d.deliver, { ...CLIENT, port: 40001 }, SERVER);
+    other.tsSec = d.tsSec + 2;
+    other.syn();
+    assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"', 'end fin']);
+    assert.equal(tcp.activeConnections, 1);
+  });
+
+  test('capture end cuts the wait short of a closing connection, which still ends as fin', () => {
+    const { d, events, tcp } = setup();
+    d.handshake();
+    d.c(0, 'hello');
+    d.clientFin(10, 0, 'world');
+    d.serverFin(0, 5);
+    tcp.finish();
     assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"', 'end fin']);
   });
 
@@ -222,18 +313,31 @@ describe('TCP reassembly: holes', () => {
     assert.equal(events().at(-1), 'c>s "next"');
   });
 
-  test('a RST delivers what is held, with its holes, and ends the connection; later segments are tolerated', () => {
+  test('a RST with nothing missing ends the connection at once; later segments are tolerated', () => {
     const { stats, tcp, d, events, rec } = setup();
     d.handshake();
     d.c(0, 'hello');
-    d.c(10, 'world');
-    d.clientRst(15);
-    assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"', 'end rst']);
+    d.clientRst(5);
+    assert.deepEqual(events(), ['c>s "hello"', 'end rst']);
     assert.equal(tcp.activeConnections, 0);
-    d.s(0, 'late response', 15);
-    d.clientRst(15);
+    d.s(0, 'late response', 5);
+    d.clientRst(5);
     assert.equal(rec.connections.length, 1);
     assert.equal(stats.tcp.get('after-close'), 2);
+  });
+
+  test('a RST after a hole: its sequence number proves the bytes sent; held data and holes are delivered at the deadline', () => {
+    const { tcp, d, events } = setup();
+    d.handshake();
+    d.c(0, 'hello');
+    d.c(10, 'world');
+    d.clientRst(20);
+    assert.deepEqual(events(), ['c>s "hello"']);
+    const other = new Dialog(d.deliver, { ...CLIENT, port: 40001 }, SERVER);
+    other.tsSec = d.tsSec + 2;
+    other.syn();
+    assert.deepEqual(events(), ['c>s "hello"', 'c>s gap 5 hole', 'c>s "world"', 'c>s gap 5 hole', 'end rst']);
+    assert.equal(tcp.activeConnections, 1);
   });
 });
 
