@@ -153,7 +153,9 @@ export class TcpReassembler implements SegmentSink {
     } else if (conn.closed) {
       if ((flags & SYN) === 0) {
         this.#touch(conn);
-        this.#stats.tcp.add('after-close');
+        // The last ACK of a close is how every connection ends; only a segment
+        // that still carries something is worth counting.
+        if (seg.payloadOrigLen > 0 || flags & (FIN | RST)) this.#stats.tcp.add('after-close');
         return;
       }
       this.#forgetClosed(conn);
