@@ -1,5 +1,6 @@
 import type { Stats } from '../model/stats.js';
 import type { CaptureInfo } from '../capture/reader.js';
+import type { ExportQueueCounters } from '../export/queue.js';
 
 function n(x: number): string {
   return x.toLocaleString('en-US');
@@ -21,10 +22,11 @@ export interface SummaryFacts {
   capture?: CaptureInfo;
   services: number;
   seconds: number;
+  exporters?: ExportQueueCounters[];
 }
 
 /** The end-of-run summary on stderr: what was read, what was made, and everything lost or skipped. */
-export function formatSummary({ stats, services, seconds }: SummaryFacts): string {
+export function formatSummary({ stats, services, seconds, exporters }: SummaryFacts): string {
   const exchanges = stats.exchanges.entries().filter(([k]) => ['complete', 'timeout', 'incomplete', 'orphan'].includes(k));
   const exchangeTotal = exchanges.reduce((a, [, v]) => a + v, 0);
   const notComplete = exchanges.filter(([k]) => k !== 'complete');
@@ -37,12 +39,16 @@ export function formatSummary({ stats, services, seconds }: SummaryFacts): strin
   ];
   const notEmitted = stats.spans.entries().filter(([k]) => k !== 'emitted');
   if (notEmitted.length) lines.push(`  spans not emitted${breakdown(notEmitted)}`);
+  for (const e of exporters ?? []) {
+    const dropped = Object.entries(e.dropped).filter(([, v]) => v > 0);
+    lines.push(`  exporter ${e.exporter}: exported ${n(e.exported)} · failed attempts ${n(e.failedAttempts)} · dropped ${n(dropped.reduce((a, [, v]) => a + v, 0))}${breakdown(dropped)}${e.lastFailure ? ` · last failure ${e.lastFailure}` : ''}`);
+  }
   const late = stats.exchanges.get('late-response');
   if (late) lines.push(`  late responses (after their request timed out) ${n(late)}`);
   return lines.join('\n');
 }
 
-export function summaryJson({ stats, capture, services, seconds }: SummaryFacts): Record<string, unknown> {
+export function summaryJson({ stats, capture, services, seconds, exporters }: SummaryFacts): Record<string, unknown> {
   return {
     seconds,
     capture,
@@ -63,5 +69,6 @@ export function summaryJson({ stats, capture, services, seconds }: SummaryFacts)
     traces: stats.traces,
     services,
     errorSpans: stats.errorSpans,
+    exporters,
   };
 }

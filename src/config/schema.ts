@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exportersSchema } from '../export/config.js';
 
 /**
  * One schema for everything the agent does. Every limit lives here, so that
@@ -59,6 +60,8 @@ export const configSchema = z
         excludePorts: z.array(z.number().int().min(1).max(65535)).default([]),
       })
       .prefault({}),
+    /** Where spans go besides --output: every span to each exporter (src/export/config.ts). */
+    exporters: exportersSchema,
     redaction: z
       .strictObject({
         /** Query parameter names (case-insensitive substrings) whose values are replaced. */
