@@ -70,11 +70,38 @@ describe('wiretrace analyze on a real capture (public corpus simple_http.pcap: 2
     assert.match(r.stderr, /spans 4\b/);
   });
 
-  test('without --output the traces are printed readably', async () => {
+  test('without --output a readable report: per-service table and the traces as trees', async () => {
     const r = await runCli(['analyze', publicCapture('simple_http.pcap')]);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^service\s+kind\s+requests\s+errors/m);
     assert.match(r.stdout, /^trace [0-9a-f]{32}/m);
-    assert.match(r.stdout, /SERVER {2}GET /);
+    assert.match(r.stdout, /SERVER GET /);
+    assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour when stdout is not a terminal');
+  });
+
+  test('--format traces prints every trace; --format json the report for machines', async () => {
+    const traces = await runCli(['analyze', publicCapture('simple_http.pcap'), '--format', 'traces']);
+    assert.equal(traces.code, 0, traces.stderr);
+    assert.equal((traces.stdout.match(/^trace [0-9a-f]{32}/gm) ?? []).length, 2);
+    const json = await runCli(['analyze', publicCapture('simple_http.pcap'), '--format', 'json', '--summary', 'none']);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.traces, 2);
+    assert.equal(report.services.reduce((a: number, s: { requests: number }) => a + s.requests, 0), 2);
+  });
+
+  test('--graph writes the format its extension names, and refuses an unknown one before reading', async () => {
+    for (const ext of ['dot', 'mmd', 'json', 'svg']) {
+      const path = join(dir, `g.${ext}`);
+      const r = await runCli(['analyze', publicCapture('simple_http.pcap'), '--graph', path, '--summary', 'none']);
+      assert.equal(r.code, 0, r.stderr);
+      const text = readFileSync(path, 'utf8');
+      const signature = { dot: /^digraph /, mmd: /^(%%.*\n)*flowchart /, json: /^\{/, svg: /<svg[\s>]/ }[ext]!;
+      assert.match(text, signature, `${ext} output`);
+    }
+    const bad = await runCli(['analyze', publicCapture('simple_http.pcap'), '--graph', join(dir, 'g.png')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /\.dot .*\.svg/);
   });
 
   test('stdin ("-") and a gzip-compressed capture give the same spans as the file', async () => {
