@@ -1,0 +1,119 @@
+import { Option, type Command } from 'commander';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode } from '@opentelemetry/core';
+import { analyze } from '../pipeline.js';
+import { CONFIG_FLAGS, flagsToLayer } from '../config/flags.js';
+import { readConfigFile, resolveConfig, type ConfigLayer } from '../config/load.js';
+import type { WiretraceConfig } from '../config/schema.js';
+import { OtlpJsonLinesExporter } from '../export/otlp-json-file.js';
+import { createExporters } from '../export/factory.js';
+import { flushOnSignals } from '../export/fanout.js';
+import { formatTraces } from '../export/readable.js';
+import { graphFormatFromPath, writeGraph } from '../graph/index.js';
+import { TerminalReport, createProgress } from '../views/index.js';
+import { Stats } from '../model/stats.js';
+import { formatSummary, summaryJson } from './summary.js';
+
+/**
+ * What `analyze` and `capture` share: the options that choose where spans
+ * and views go, configuration loading, and one run of the pipeline from a
+ * capture stream to every sink.
+ */
+
+/** How long queued spans may take to leave at the end or on SIGINT/SIGTERM. */
+export const SHUTDOWN_DEADLINE_MS = 10_000;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Registers the output, view and configuration options on a command. */
+export function addAgentOptions(cmd: Command): Command {
+  cmd
+    .option('-o, --output <file>', 'write spans as OTLP/JSON lines (one ExportTraceServiceRequest per line; "-" for stdout) instead of printing traces')
+    .option('-c, --config <file>', 'configuration file (JSON or YAML)')
+    .addOption(
+      new Option('--format <format>', 'what stdout shows: text (service table, slowest and failing traces), json (the same for machines), traces (every trace as a tree)')
+        .choices(['text', 'json', 'traces'])
+        .default('text'),
+    )
+    .option('--top <n>', 'how many slowest and failing traces the text and json views show', '5')
+    .option('--graph <file>', 'write the service graph; the extension names the format: .dot .gv .mmd .json .svg')
+    .addOption(new Option('--summary <format>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'));
+  for (const def of CONFIG_FLAGS) {
+    const spec = def.placeholder ? `${def.flag} ${def.placeholder}` : def.flag;
+    if (def.kind.startsWith('repeat')) cmd.option(spec, def.description, collect);
+    else cmd.option(spec, def.description);
+  }
+  return cmd;
+}
+
+/** The merged configuration of a command: defaults, then the --config file, then flags. */
+export function loadCommandConfig(opts: Record<string, unknown>, command: Command): WiretraceConfig {
+  const layers: ConfigLayer[] = [];
+  if (typeof opts.config === 'string') layers.push({ source: { kind: 'file', path: opts.config }, values: readConfigFile(opts.config) });
+  layers.push(flagsToLayer(opts, (name) => command.getOptionValueSource(name) === 'cli'));
+  return resolveConfig(layers);
+}
+
+export interface AgentRun {
+  source: AsyncIterable<Buffer> | NodeJS.ReadableStream;
+  /** Bytes in the source when known (a file), for the progress bar. */
+  sourceSize?: number;
+  config: WiretraceConfig;
+  opts: Record<string, unknown>;
+  command: Command;
+}
+
+/** Runs the pipeline over one capture stream and delivers spans, views, graph and summary. */
+export async function runAgent({ source, sourceSize, config, opts, command }: AgentRun): Promise<void> {
+  const output = typeof opts.output === 'string' ? opts.output : undefined;
+  const graphPath = typeof opts.graph === 'string' ? opts.graph : undefined;
+  if (graphPath) graphFormatFromPath(graphPath); // an unknown extension fails before any work
+  // With spans going to a file, stdout stays quiet unless a view is asked for;
+  // with spans going to stdout, nothing else may be written there.
+  const explicitFormat = command.getOptionValueSource('format') === 'cli';
+  const format = output === '-' ? 'none' : output && !explicitFormat ? 'none' : String(opts.format);
+  const exporter = output ? new OtlpJsonLinesExporter(output === '-' ? process.stdout : output) : undefined;
+  const report = format === 'text' || format === 'json' || graphPath ? new TerminalReport({ slowest: Number(opts.top), failing: Number(opts.top) }) : undefined;
+  const stats = new Stats();
+  // Configured exporters each get their own queue; a slow one never holds up the capture.
+  const exporters = config.exporters.length ? createExporters(config.exporters, { stats }) : undefined;
+  const removeSignalHandlers = exporters ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS }) : undefined;
+  const progress = createProgress(process.stderr, { total: sourceSize });
+  const services = new Set<string>();
+  const started = process.hrtime.bigint();
+
+  const onSpans = (spans: ReadableSpan[]): void => {
+    for (const s of spans) services.add(String(s.resource.attributes['service.name']));
+    exporter?.export(spans, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) stats.drops.add('export-failed', spans.length);
+    });
+    exporters?.fanout.offer(spans);
+    report?.add(spans);
+    if (format === 'traces') process.stdout.write(formatTraces(spans) + '\n');
+  };
+
+  let capture;
+  try {
+    ({ capture } = await analyze(source, { config, stats, onSpans, onProgress: (bytes) => progress.update(bytes) }));
+  } finally {
+    progress.finish();
+  }
+  await exporter?.shutdown();
+  if (exporters) {
+    await exporters.fanout.shutdown(SHUTDOWN_DEADLINE_MS);
+    removeSignalHandlers?.();
+  }
+  if (report && format === 'text') {
+    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+    process.stdout.write(report.render({ color, width: process.stdout.columns ?? 100 }) + '\n');
+  } else if (report && format === 'json') {
+    process.stdout.write(JSON.stringify(report.toJSON(), null, 2) + '\n');
+  }
+  if (graphPath && report) await writeGraph(report.graph(), graphPath);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const facts = { stats, capture, services: services.size, seconds, exporters: exporters?.fanout.counters() };
+  if (opts.summary === 'json') process.stderr.write(JSON.stringify(summaryJson(facts)) + '\n');
+  else if (opts.summary !== 'none') process.stderr.write(formatSummary(facts) + '\n');
+}
