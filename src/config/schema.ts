@@ -62,6 +62,56 @@ export const configSchema = z
       .prefault({}),
     /** Where spans go besides --output: every span to each exporter (src/export/config.ts). */
     exporters: exportersSchema,
+    /** Which traces are kept (src/process/sampling.ts). */
+    sampling: z
+      .strictObject({
+        /** The OTEL_TRACES_SAMPLER names. */
+        sampler: z
+          .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+          .default('parentbased_always_on'),
+        /** Fraction of traces kept by the ratio samplers, as OpenTelemetry's TraceIdRatioBased decides it. */
+        ratio: z.number().min(0).max(1).default(1),
+        /** Keep a trace holding an error span whatever the sampler says (marked as kept by rule). */
+        keepErrors: z.boolean().default(true),
+        /** Keep a trace holding a span at least this slow (ms) whatever the sampler says; 0 turns the rule off. */
+        keepSlowerThanMs: z.number().nonnegative().default(0),
+      })
+      .prefault({}),
+    /** Resource attributes added to every span's resource (OTEL_RESOURCE_ATTRIBUTES adds here). */
+    resource: z
+      .strictObject({
+        attributes: z.record(z.string(), z.string()).default({}),
+        /** Add host.name of the machine wiretrace runs on (live capture). */
+        hostName: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Live capture (`wiretrace capture`). */
+    capture: z
+      .strictObject({
+        interface: z.string().min(1).default('any'),
+        /** BPF filter handed to tcpdump. */
+        filter: z.string().default(''),
+        snaplen: z.number().int().min(64).max(262_144).default(262_144),
+        tcpdumpPath: z.string().min(1).default('tcpdump'),
+        /** Name services by the local process that owns each socket (/proc). */
+        processEnrichment: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** The agent watching itself: metrics, health, logs. */
+    observe: z
+      .strictObject({
+        /** Serve Prometheus text at /metrics and /healthz on this port; 0 serves nothing. */
+        metricsPort: z.number().int().min(0).max(65535).default(0),
+        metricsHost: z.string().min(1).default('127.0.0.1'),
+        /** /healthz answers 503 when more requests than this await a response. */
+        maxAwaitingRequests: z.number().int().positive().default(10_000),
+        /** /healthz answers 503 when an exporter has failed for longer than this. */
+        exporterFailureSeconds: z.number().positive().default(60),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** auto: readable on a terminal, JSON otherwise. */
+        logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .prefault({}),
     redaction: z
       .strictObject({
         /** Query parameter names (case-insensitive substrings) whose values are replaced. */
