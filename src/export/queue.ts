@@ -57,6 +57,8 @@ export interface ExportQueueCounters {
   readonly latency: { count: number; sumMs: number; maxMs: number; readonly bucketCounts: number[] };
   /** Reason of the last failed attempt ('http-503', 'ECONNREFUSED', 'timeout', 'grpc-UNAVAILABLE', ...). */
   lastFailure: string | undefined;
+  /** Epoch ms of the first failed attempt since the last success; undefined while exports succeed (health reads it). */
+  failingSince: number | undefined;
 }
 
 export interface ExportQueueOptions {
@@ -141,6 +143,7 @@ export class ExportQueue {
       inFlight: 0,
       latency: { count: 0, sumMs: 0, maxMs: 0, bucketCounts: new Array<number>(EXPORT_LATENCY_BUCKETS_MS.length + 1).fill(0) },
       lastFailure: undefined,
+      failingSince: undefined,
     };
   }
 
@@ -267,12 +270,14 @@ export class ExportQueue {
         this.#recordLatency(performance.now() - startedAt);
         this.counters.exported += batch.length;
         this.counters.exportedBatches++;
+        this.counters.failingSince = undefined;
         this.#finishBatch(batch.length);
         return;
       }
       this.counters.failedAttempts++;
       const verdict = classifyExportError(result.error);
       this.counters.lastFailure = verdict.reason;
+      this.counters.failingSince ??= Date.now();
       const wait = verdict.retryAfterMs ?? this.#backoff(attempt);
       const willRetry =
         verdict.retryable && attempt < this.#retryConfig.maxAttempts && Date.now() - firstAttemptAt + wait <= this.#retryConfig.maxElapsedMs;
