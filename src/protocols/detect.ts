@@ -70,6 +70,13 @@ export class ProtocolDispatcher implements StreamConsumerFactory {
   get connectionsWithPendingRequests(): number {
     return this.#watched.size;
   }
+
+  /** Requests awaiting a response on every connection; walks only connections that have some (read at metrics scrape time, not per packet). */
+  get pendingRequests(): number {
+    let total = 0;
+    for (const connection of this.#watched) total += connection.pendingRequests;
+    return total;
+  }
 }
 
 interface ProbeEvent {

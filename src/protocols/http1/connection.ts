@@ -65,6 +65,11 @@ export class Http1Connection implements StreamConsumer, Http1ParserHost {
     this.#updateWatch();
   }
 
+  /** Requests sent and not yet answered (nor timed out). */
+  get pendingRequests(): number {
+    return this.#pairing.pendingCount;
+  }
+
   /** Capture time advanced: time out requests that waited too long. */
   expire(tsSec: number, tsNsec: number): void {
     this.#pairing.expire(tsSec, tsNsec);
