@@ -15,6 +15,16 @@ export interface AnalyzeOptions {
   onSpans(spans: ReadableSpan[]): void;
   stats?: Stats;
   onProgress?(bytesRead: number): void;
+  /** Told once, before the first packet, how to read the pipeline's live gauges (for the metrics endpoint). */
+  onPipeline?(live: LivePipeline): void;
+}
+
+/** The present state of a running pipeline, read on demand; cheap enough for every metrics scrape. */
+export interface LivePipeline {
+  /** TCP connections tracked and not yet ended. */
+  readonly connectionsTracked: number;
+  /** Requests seen whose response has not arrived (nor timed out). */
+  readonly requestsAwaitingResponse: number;
 }
 
 export interface AnalyzeResult {
@@ -42,6 +52,14 @@ export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStr
   };
   const tcp = new TcpReassembler(factory, stats, config.limits);
   const decoder = new PacketDecoder(tcp, stats);
+  options.onPipeline?.({
+    get connectionsTracked() {
+      return tcp.activeConnections;
+    },
+    get requestsAwaitingResponse() {
+      return dispatcher.pendingRequests;
+    },
+  });
   const capture = await readCapture(source, decoder, stats, { onProgress: options.onProgress });
   tcp.finish();
   assembler.finish();
