@@ -28,6 +28,10 @@ export const CONFIG_FLAGS: ConfigFlag[] = [
   { option: 'recordRequestHeader', flag: '--record-request-header', path: 'spans.recordRequestHeaders', kind: 'repeat-string', placeholder: '<name>', description: 'record this request header as a span attribute (repeatable; replaces the default list)' },
   { option: 'recordResponseHeader', flag: '--record-response-header', path: 'spans.recordResponseHeaders', kind: 'repeat-string', placeholder: '<name>', description: 'record this response header as a span attribute (repeatable; replaces the default list)' },
   { option: 'maxConnections', flag: '--max-connections', path: 'limits.maxConnections', kind: 'number', placeholder: '<n>', description: 'connections tracked at once (default 100000)' },
+  { option: 'metricsPort', flag: '--metrics-port', path: 'observe.metricsPort', kind: 'number', placeholder: '<port>', description: 'serve Prometheus metrics at /metrics and health at /healthz on this port while running (default 0: off)' },
+  { option: 'metricsHost', flag: '--metrics-host', path: 'observe.metricsHost', kind: 'string', placeholder: '<address>', description: 'address the metrics server binds (default 127.0.0.1)' },
+  { option: 'logLevel', flag: '--log-level', path: 'observe.logLevel', kind: 'string', placeholder: '<level>', description: "the agent's own log: fatal, error, warn, info, debug, trace or silent (default info)" },
+  { option: 'logFormat', flag: '--log-format', path: 'observe.logFormat', kind: 'string', placeholder: '<format>', description: 'log lines as json, pretty, or auto: pretty on a terminal, JSON otherwise (default auto)' },
 ];
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
