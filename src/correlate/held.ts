@@ -33,6 +33,10 @@ export interface HeldExchange {
   firstUntraced: HeldExchange | undefined;
   /** Innermost candidate of the same trace. */
   sameTraceBest: HeldExchange | undefined;
+  /** Every candidate, until decided (each is told when this call no longer waits on it). */
+  candidateList: HeldExchange[] | undefined;
+  /** Undecided calls that may still turn out to be this exchange's children. */
+  pendingCalls: number;
 
   decided: boolean;
   parent: HeldExchange | undefined;
@@ -168,4 +172,104 @@ export class DeadlineHeap {
 
 function before(a: HeldExchange, b: HeldExchange): boolean {
   return a.deadline !== b.deadline ? a.deadline < b.deadline : a.order < b.order;
+}
+
+/** A binary min-heap ordered by a numeric key; equal keys leave in the order they came. */
+export class MinHeap<T> {
+  readonly #items: T[] = [];
+  readonly #keys: number[] = [];
+  readonly #seqs: number[] = [];
+  #seq = 0;
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  #less(i: number, j: number): boolean {
+    const a = this.#keys[i];
+    const b = this.#keys[j];
+    return a < b || (a === b && this.#seqs[i] < this.#seqs[j]);
+  }
+
+  #swap(i: number, j: number): void {
+    const items = this.#items;
+    const keys = this.#keys;
+    const seqs = this.#seqs;
+    [items[i], items[j]] = [items[j], items[i]];
+    [keys[i], keys[j]] = [keys[j], keys[i]];
+    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
+  }
+
+  push(item: T, key: number): void {
+    this.#items.push(item);
+    this.#keys.push(key);
+    this.#seqs.push(this.#seq++);
+    let i = this.#items.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(i, p)) break;
+      this.#swap(i, p);
+      i = p;
+    }
+  }
+
+  peek(): T | undefined {
+    return this.#items[0];
+  }
+
+  peekKey(): number {
+    return this.#items.length > 0 ? this.#keys[0] : Infinity;
+  }
+
+  pop(): T | undefined {
+    const n = this.#items.length;
+    if (n === 0) return undefined;
+    const top = this.#items[0];
+    this.#swap(0, n - 1);
+    this.#items.pop();
+    this.#keys.pop();
+    this.#seqs.pop();
+    let i = 0;
+    const size = n - 1;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const m = r < size && this.#less(r, l) ? r : l;
+      if (!this.#less(m, i)) break;
+      this.#swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+}
+
+/**
+ * Server requests seen on one host and not answered yet, by start time:
+ * a call that started before the earliest of them cannot be enclosed by
+ * any server exchange still to come on that host.
+ */
+export class OpenRequests {
+  readonly #open = new Set<object>();
+  readonly #byStart = new MinHeap<object>();
+
+  add(request: object, startSeconds: number): void {
+    this.#open.add(request);
+    this.#byStart.push(request, startSeconds);
+  }
+
+  /** Returns whether the request was open. */
+  delete(request: object): boolean {
+    return this.#open.delete(request);
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Start (seconds) of the earliest open request; Infinity when none. Answered ones leave lazily. */
+  earliestStart(): number {
+    while (this.#byStart.size > 0 && !this.#open.has(this.#byStart.peek() as object)) this.#byStart.pop();
+    return this.#byStart.peekKey();
+  }
 }

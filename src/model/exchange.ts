@@ -29,4 +29,11 @@ export interface Exchange {
 
 export interface ExchangeSink {
   onExchange(exchange: Exchange): void;
+  /**
+   * A request was seen and now awaits its answer; the exchange holding this
+   * same request object follows (complete, timeout or incomplete). Lets the
+   * trace assembler know which server requests are still open, so that it
+   * waits for them only as long as they really are.
+   */
+  onRequestStart?(connection: ConnectionInfo, request: HttpRequest): void;
 }

@@ -16,7 +16,9 @@ const expectedOf = (name: string) =>
     properties: Record<string, unknown>;
   };
 const servers = (spans: ReadableSpan[]) => spans.filter((s) => s.kind === SERVER);
-const byStart = (a: ReadableSpan, b: ReadableSpan) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
+// Pipelined requests share a start (one packet): their ends tell them apart.
+const byStart = (a: ReadableSpan, b: ReadableSpan) =>
+  a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1] || a.endTime[0] - b.endTime[0] || a.endTime[1] - b.endTime[1];
 
 describe('secrets never leave (nginx-static: Authorization, Cookie, Set-Cookie, ?token=)', () => {
   test('no secret value appears anywhere in the exported OTLP, and the token is replaced', async () => {

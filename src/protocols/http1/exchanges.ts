@@ -101,6 +101,7 @@ export class Http1ExchangePairing {
       interim: undefined,
       deadline: Infinity,
     });
+    this.#sink.onRequestStart?.(this.#connection, request);
   }
 
   requestEnd(request: HttpRequest): void {
