@@ -8,10 +8,12 @@ import type { WiretraceConfig } from '../config/schema.js';
 import { OtlpJsonLinesExporter } from '../export/otlp-json-file.js';
 import { createExporters } from '../export/factory.js';
 import { flushOnSignals } from '../export/fanout.js';
+import type { ExportQueueCounters } from '../export/queue.js';
 import { formatTraces } from '../export/readable.js';
 import { graphFormatFromPath, writeGraph } from '../graph/index.js';
 import { TerminalReport, createProgress } from '../views/index.js';
 import { Stats } from '../model/stats.js';
+import { createLogger, exportFailureLogger, observeAgent } from '../observe/index.js';
 import { formatSummary, summaryJson } from './summary.js';
 
 /**
@@ -77,9 +79,15 @@ export async function runAgent({ source, sourceSize, config, opts, command }: Ag
   const exporter = output ? new OtlpJsonLinesExporter(output === '-' ? process.stdout : output) : undefined;
   const report = format === 'text' || format === 'json' || graphPath ? new TerminalReport({ slowest: Number(opts.top), failing: Number(opts.top) }) : undefined;
   const stats = new Stats();
+  const log = createLogger({ level: config.observe.logLevel, format: config.observe.logFormat });
+  const exporterCounters = (): ExportQueueCounters[] => exporters?.fanout.counters() ?? [];
   // Configured exporters each get their own queue; a slow one never holds up the capture.
-  const exporters = config.exporters.length ? createExporters(config.exporters, { stats }) : undefined;
-  const removeSignalHandlers = exporters ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS }) : undefined;
+  const exporters = config.exporters.length ? createExporters(config.exporters, { stats, onFailure: exportFailureLogger(log, exporterCounters) }) : undefined;
+  // Before the first packet, so that a port already taken fails the run before any work.
+  const observation = await observeAgent({ observe: config.observe, stats, exporters: exporterCounters, log });
+  const removeSignalHandlers = exporters
+    ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS, onSignal: (signal) => log.info({ signal }, 'stopping: flushing exporters') })
+    : undefined;
   const progress = createProgress(process.stderr, { total: sourceSize });
   const services = new Set<string>();
   const started = process.hrtime.bigint();
@@ -95,16 +103,23 @@ export async function runAgent({ source, sourceSize, config, opts, command }: Ag
   };
 
   let capture;
+  log.info({ exporters: exporterCounters().map((e) => e.exporter) }, 'capture started');
   try {
-    ({ capture } = await analyze(source, { config, stats, onSpans, onProgress: (bytes) => progress.update(bytes) }));
+    ({ capture } = await analyze(source, { config, stats, onSpans, onProgress: (bytes) => progress.update(bytes), onPipeline: observation.onPipeline }));
+  } catch (error) {
+    await observation.close();
+    throw error;
   } finally {
     progress.finish();
   }
+  log.info({ packets: stats.packets, bytes: stats.bytes, spans: stats.spans.get('emitted') }, 'capture ended');
   await exporter?.shutdown();
   if (exporters) {
     await exporters.fanout.shutdown(SHUTDOWN_DEADLINE_MS);
     removeSignalHandlers?.();
   }
+  // Scrapes keep working while the exporters flush; the summary is the last word.
+  await observation.close();
   if (report && format === 'text') {
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     process.stdout.write(report.render({ color, width: process.stdout.columns ?? 100 }) + '\n');
