@@ -1,11 +1,13 @@
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_TELEMETRY_DISTRO_NAME, ATTR_TELEMETRY_DISTRO_VERSION } from '@opentelemetry/semantic-conventions';
+import { ATTR_HOST_NAME, ATTR_PROCESS_COMMAND_LINE, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_PID } from '@opentelemetry/semantic-conventions/incubating';
 import type { ServiceMapping } from '../config/schema.js';
 import type { Endpoint } from '../model/endpoint.js';
 import { endpointKey } from '../model/endpoint.js';
 import { headerValue, type HttpRequest } from '../model/http.js';
 import { WiretraceError } from '../errors.js';
 import { cidrContains, formatAddress, parseAddress, parseCidr, type Cidr, type ParsedAddress } from './address.js';
+import type { ConnectionEnds, LocalProcessResolver, ProcessInfo } from './owners.js';
 import { parseRequestTarget } from './target.js';
 
 export const ATTR_WIRETRACE_SERVICE_KIND = 'wiretrace.service.kind';
@@ -14,6 +16,10 @@ export interface ServiceIdentity {
   name: string;
   /** Named only by its address: nothing known runs there (drawn as external in the graph). */
   external: boolean;
+  /** The local process that owns the socket (live capture on this host). */
+  process?: ProcessInfo;
+  /** The service runs on the host wiretrace runs on (live capture): its resource carries host.name. */
+  local?: boolean;
 }
 
 interface CidrMapping extends Cidr {
@@ -25,10 +31,12 @@ const MEMO_LIMIT = 65_536;
 
 /**
  * Names the service at each end of an exchange (DESIGN: explicit mappings,
- * then the HTTP Host, then address:port for a server; a client is never
- * named by its ephemeral port).
+ * then the process owning the socket when one on this host is known, then
+ * the HTTP Host, then address:port for a server; a client is never named by
+ * its ephemeral port).
  */
 export class ServiceNamer {
+  readonly #processes: LocalProcessResolver | undefined;
   readonly #byEndpoint = new Map<string, string>();
   readonly #byAddress = new Map<string, string>();
   /** Longest prefix first, so the first hit is the most specific. */
@@ -36,7 +44,8 @@ export class ServiceNamer {
   readonly #endpointMemo = new Map<string, string | null>();
   readonly #addressMemo = new Map<string, string | null>();
 
-  constructor(mappings: readonly ServiceMapping[]) {
+  constructor(mappings: readonly ServiceMapping[], processes?: LocalProcessResolver) {
+    this.#processes = processes;
     for (const m of mappings) this.#add(m);
     this.#cidrs.sort((a, b) => b.prefix - a.prefix);
   }
@@ -89,9 +98,42 @@ export class ServiceNamer {
     return undefined;
   }
 
-  /** The service that answered at `server`. */
-  serverService(server: Endpoint, request: HttpRequest | undefined): string {
-    return this.mapEndpoint(server) ?? (request ? hostServiceName(request) : undefined) ?? endpointKey(server);
+  /** The service that answered at `server` (`client`: the other end, to find the socket's owner). */
+  serverService(server: Endpoint, request: HttpRequest | undefined, client?: Endpoint): string {
+    return (
+      this.mapEndpoint(server) ??
+      (client !== undefined ? this.#processes?.ownerOf(server, client)?.serviceName : undefined) ??
+      (request ? hostServiceName(request) : undefined) ??
+      endpointKey(server)
+    );
+  }
+
+  /** The identity behind a server span's resource, once `name` is chosen by serverService. */
+  serverIdentity(conn: ConnectionEnds, name: string): ServiceIdentity {
+    const processes = this.#processes;
+    if (processes === undefined) return { name, external: false };
+    const owner = processes.ownerOf(conn.server, conn.client);
+    return { name, external: false, process: owner?.serviceName === name ? owner : undefined, local: processes.isLocal(conn.server.address) };
+  }
+
+  /**
+   * The identity behind a CLIENT span. Without a known owning process: the
+   * service of the linked server span, else as clientService says. With one:
+   * the linked server span's service when that server is the same process
+   * (it honours mappings), else a mapping for the client address, else the
+   * process's own name — the process is the truth, the link an inference.
+   */
+  callerIdentity(conn: ConnectionEnds, linked: { name: string; conn: ConnectionEnds } | undefined): ServiceIdentity {
+    const processes = this.#processes;
+    const owner = processes?.ownerOf(conn.client, conn.server);
+    if (processes === undefined || owner === undefined) {
+      const identity = linked !== undefined ? { name: linked.name, external: false } : this.clientService(conn.client, undefined);
+      if (processes !== undefined && processes.isLocal(conn.client.address)) return { ...identity, external: false, local: true };
+      return identity;
+    }
+    const linkedOwner = linked !== undefined ? processes.ownerOf(linked.conn.server, linked.conn.client) : undefined;
+    const name = linked !== undefined && linkedOwner?.pid === owner.pid ? linked.name : (this.mapAddress(conn.client.address) ?? owner.serviceName);
+    return { name, external: false, process: owner, local: true };
   }
 
   /**
@@ -194,26 +236,46 @@ export function normaliseAuthority(raw: string, scheme = 'http'): Authority | un
   return { host: host.startsWith('[') ? host.slice(1, -1) : host, port, text };
 }
 
-/** One Resource per service, so exporters group spans by identity (the OTLP transformer keys on the object). */
+export interface ResourceOptions {
+  /** Added to every resource (config `resource.attributes`, which OTEL_RESOURCE_ATTRIBUTES fills); service.name is wiretrace's to set. */
+  attributes?: Readonly<Record<string, string>>;
+  /** host.name for the resources of services on this host (identity.local). */
+  hostName?: string;
+}
+
+/** One Resource per service (and process), so exporters group spans by identity (the OTLP transformer keys on the object). */
 export class ResourceCache {
   readonly #resources = new Map<string, Resource>();
   readonly #version: string;
   readonly #limit: number;
+  readonly #extra: [string, string][];
+  readonly #hostName: string | undefined;
 
-  constructor(version: string, limit = 65_536) {
+  constructor(version: string, limit = 65_536, options: ResourceOptions = {}) {
     this.#version = version;
     this.#limit = limit;
+    this.#extra = Object.entries(options.attributes ?? {}).filter(([k]) => k !== ATTR_SERVICE_NAME);
+    this.#hostName = options.hostName;
   }
 
   get(identity: ServiceIdentity): Resource {
-    const key = identity.external ? `x\u0000${identity.name}` : `s\u0000${identity.name}`;
+    let key = identity.external ? `x\u0000${identity.name}` : `s\u0000${identity.name}`;
+    if (identity.process !== undefined) key += `\u0000${identity.process.pid}`;
+    if (identity.local) key += '\u0000local';
     let resource = this.#resources.get(key);
     if (resource === undefined) {
-      const attributes: Record<string, string> = {
-        [ATTR_SERVICE_NAME]: identity.name,
-        [ATTR_TELEMETRY_DISTRO_NAME]: 'wiretrace',
-        [ATTR_TELEMETRY_DISTRO_VERSION]: this.#version,
-      };
+      const attributes: Record<string, string | number> = {};
+      if (identity.local && this.#hostName !== undefined) attributes[ATTR_HOST_NAME] = this.#hostName;
+      // What the user configured may override host.name, never the identity wiretrace found.
+      for (const [k, v] of this.#extra) attributes[k] = v;
+      attributes[ATTR_SERVICE_NAME] = identity.name;
+      attributes[ATTR_TELEMETRY_DISTRO_NAME] = 'wiretrace';
+      attributes[ATTR_TELEMETRY_DISTRO_VERSION] = this.#version;
+      if (identity.process !== undefined) {
+        attributes[ATTR_PROCESS_PID] = identity.process.pid;
+        attributes[ATTR_PROCESS_EXECUTABLE_NAME] = identity.process.executableName;
+        attributes[ATTR_PROCESS_COMMAND_LINE] = identity.process.commandLine;
+      }
       if (identity.external) attributes[ATTR_WIRETRACE_SERVICE_KIND] = 'external';
       resource = resourceFromAttributes(attributes);
       // Every remote client address can be a service of its own; past the limit, start over rather than grow.
