@@ -6,6 +6,7 @@ import { ProtocolDispatcher } from './protocols/detect.js';
 import { TraceAssembler } from './correlate/assembler.js';
 import type { WiretraceConfig } from './config/schema.js';
 import type { ConnectionInfo, StreamConsumerFactory } from './model/stream.js';
+import type { LocalProcessResolver } from './process/owners.js';
 import { Stats } from './model/stats.js';
 import { VERSION } from './version.js';
 
@@ -17,6 +18,16 @@ export interface AnalyzeOptions {
   onProgress?(bytesRead: number): void;
   /** Told once, before the first packet, how to read the pipeline's live gauges (for the metrics endpoint). */
   onPipeline?(live: LivePipeline): void;
+  /** Owners of local sockets (live capture): services named by their process, resources enriched. */
+  processes?: LocalProcessResolver;
+  /** A clock besides packet timestamps (live capture: wall time, so that a quiet link still releases spans). */
+  clock?: PipelineClock;
+}
+
+/** Drives the pipeline's timers; time only moves forward, whichever of the clock and the packets is ahead. */
+export interface PipelineClock {
+  /** Starts calling `tick` with the present time; returns the function that stops it. */
+  start(tick: (sec: number, nsec: number) => void): () => void;
 }
 
 /** The present state of a running pipeline, read on demand; cheap enough for every metrics scrape. */
@@ -39,16 +50,26 @@ export interface AnalyzeResult {
 export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStream, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const { config } = options;
   const stats = options.stats ?? new Stats();
-  const assembler = new TraceAssembler({ config, stats, onSpans: options.onSpans, scopeVersion: VERSION });
+  const processes = options.processes;
+  const assembler = new TraceAssembler({ config, stats, onSpans: options.onSpans, scopeVersion: VERSION, processes });
   const dispatcher = new ProtocolDispatcher(assembler, stats, config);
   // Capture time drives timeouts in both stages; the parser's first, so that
   // requests timing out this tick reach the assembler before it moves on.
+  let lastTick = -Infinity;
+  const tick = (sec: number, nsec: number): void => {
+    const t = sec + nsec / 1e9;
+    if (t <= lastTick) return;
+    lastTick = t;
+    dispatcher.onTick(sec, nsec);
+    assembler.onTick(sec, nsec);
+  };
   const factory: StreamConsumerFactory = {
-    create: (conn: ConnectionInfo) => dispatcher.create(conn),
-    onTick(sec: number, nsec: number) {
-      dispatcher.onTick(sec, nsec);
-      assembler.onTick(sec, nsec);
+    create(conn: ConnectionInfo) {
+      // While the sockets still exist: a short connection is gone a moment later.
+      processes?.observe(conn);
+      return dispatcher.create(conn);
     },
+    onTick: tick,
   };
   const tcp = new TcpReassembler(factory, stats, config.limits);
   const decoder = new PacketDecoder(tcp, stats);
@@ -60,7 +81,15 @@ export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStr
       return dispatcher.pendingRequests;
     },
   });
-  const capture = await readCapture(source, decoder, stats, { onProgress: options.onProgress });
+  const stopClock = options.clock?.start(tick);
+  let capture: CaptureInfo;
+  try {
+    capture = await readCapture(source, decoder, stats, { onProgress: options.onProgress });
+  } finally {
+    stopClock?.();
+  }
+  // Owners still being looked up name the last spans too, if they come quickly.
+  await processes?.settle(2000);
   tcp.finish();
   assembler.finish();
   return { capture, stats };
