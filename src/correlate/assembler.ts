@@ -3,6 +3,8 @@ import { TraceState } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { WiretraceConfig } from '../config/schema.js';
 import type { Exchange, ExchangeSink } from '../model/exchange.js';
+import type { HttpRequest } from '../model/http.js';
+import type { ConnectionInfo } from '../model/stream.js';
 import type { Stats } from '../model/stats.js';
 import { hrToSeconds } from '../model/time.js';
 import { hostKey } from '../process/address.js';
@@ -12,7 +14,7 @@ import type { LocalProcessResolver } from '../process/owners.js';
 import { ResourceCache, ServiceNamer, type ServiceIdentity } from '../process/services.js';
 import { traceFlagsFor, WireSpan } from '../process/spans.js';
 import { extractTraceContext } from './context.js';
-import { ArrivalList, DeadlineHeap, encloses, isInner, type HeldExchange } from './held.js';
+import { ArrivalList, DeadlineHeap, encloses, isInner, MinHeap, OpenRequests, type HeldExchange } from './held.js';
 import { deriveExchangeIds } from './ids.js';
 
 export interface TraceAssemblerOptions {
@@ -35,11 +37,13 @@ const SCAN_SLACK = 1e-6;
  * context read from the request, client calls linked to the server span that
  * made them, ids derived deterministically where the wire shows none.
  *
- * Streaming with bounded memory: an exchange is held until capture time
- * passes its end + `spans.linkWindowSeconds` (by then every server exchange
- * that encloses it has completed or is ignored), and is emitted with the
- * whole tree it belongs to once the root of that tree is final. Beyond
- * `limits.maxHeldExchanges` the oldest tree is emitted early (counted).
+ * Streaming with bounded memory: a call is decided (its parent chosen) as
+ * soon as no server request that started before it is still open on its
+ * host — the protocol layer announces requests as they start — and at the
+ * latest when capture time passes its end + `spans.linkWindowSeconds`. A
+ * tree is emitted once its root is decided and no undecided call may still
+ * join it. Beyond `limits.maxHeldExchanges` the oldest tree is emitted early
+ * (counted).
  */
 export class TraceAssembler implements ExchangeSink {
   readonly #config: WiretraceConfig;
@@ -63,6 +67,14 @@ export class TraceAssembler implements ExchangeSink {
   /** Held exchanges by the host of their server end, and of their client end. */
   readonly #byServerHost = new Map<string, ArrivalList>();
   readonly #byClientHost = new Map<string, ArrivalList>();
+  /** Server requests still awaiting their answer, by the host serving them. */
+  readonly #open = new Map<string, OpenRequests>();
+  /** The producer announces requests as they start (onRequestStart), so early decisions are safe. */
+  #announced = false;
+  /** Decided exchanges, and candidates no call waits on any more: their trees may now be final. */
+  readonly #ready: HeldExchange[] = [];
+  /** Undecided held calls by calling host, earliest start first. */
+  readonly #undecided = new Map<string, MinHeap<HeldExchange>>();
   /** Propagated parent ids already given to a CLIENT span (trace + span id), oldest first. */
   readonly #claimedClientIds = new Set<string>();
   /** Trace ids emitted, for `stats.traces`; bounded, so a trace emitted again much later may count twice. */
@@ -89,8 +101,18 @@ export class TraceAssembler implements ExchangeSink {
     return this.#held;
   }
 
+  onRequestStart(connection: ConnectionInfo, request: HttpRequest): void {
+    this.#announced = true;
+    const host = hostKey(connection.server.address);
+    let open = this.#open.get(host);
+    if (open === undefined) this.#open.set(host, (open = new OpenRequests()));
+    open.add(request, hrToSeconds(request.startTime));
+  }
+
   onExchange(exchange: Exchange): void {
     const spansPerExchange = this.#clientSpans ? 2 : 1;
+    const serverHost = hostKey(exchange.connection.server.address);
+    if (exchange.request !== undefined) this.#open.get(serverHost)?.delete(exchange.request);
     const start = exchange.start;
     const end = spanEndTime(exchange, this.#config.spans.timeoutSeconds);
     const endSeconds = hrToSeconds(end);
@@ -112,13 +134,15 @@ export class TraceAssembler implements ExchangeSink {
         deadline: endSeconds + this.#window,
         context,
         clientHost: hostKey(exchange.connection.client.address),
-        serverHost: hostKey(exchange.connection.server.address),
+        serverHost,
         ids: deriveExchangeIds(exchange.connection.id, exchange.sequence),
         candidates: 0,
         firstCandidate: undefined,
         untraced: 0,
         firstUntraced: undefined,
         sameTraceBest: undefined,
+        candidateList: undefined,
+        pendingCalls: 0,
         decided: false,
         parent: undefined,
         link: undefined,
@@ -130,9 +154,12 @@ export class TraceAssembler implements ExchangeSink {
       };
       this.#pair(held);
       this.#hold(held);
+      this.#decideReady(held.clientHost);
     }
+    this.#decideReady(serverHost);
     this.#decideDue();
     this.#enforceLimit();
+    this.#emitReady();
     this.#flush();
   }
 
@@ -140,6 +167,7 @@ export class TraceAssembler implements ExchangeSink {
     const t = sec + nsec / 1e9;
     if (t > this.#now) this.#now = t;
     this.#decideDue();
+    this.#emitReady();
     this.#flush();
   }
 
@@ -147,6 +175,7 @@ export class TraceAssembler implements ExchangeSink {
   finish(): void {
     for (let h = this.#deadlines.pop(); h !== undefined; h = this.#deadlines.pop()) if (!h.decided) this.#decide(h);
     for (const h of [...this.#arrivals]) if (!h.emitted && this.#isTreeRoot(h)) this.#emitTree(h);
+    this.#ready.length = 0;
     this.#flush();
   }
 
@@ -165,6 +194,8 @@ export class TraceAssembler implements ExchangeSink {
 
   #addCandidate(call: HeldExchange, server: HeldExchange): void {
     call.candidates++;
+    (call.candidateList ??= []).push(server);
+    server.pendingCalls++;
     call.firstCandidate ??= server;
     if (server.context === undefined) {
       call.untraced++;
@@ -180,6 +211,24 @@ export class TraceAssembler implements ExchangeSink {
     this.#deadlines.push(h);
     listFor(this.#byServerHost, h.serverHost).push(h);
     listFor(this.#byClientHost, h.clientHost).push(h);
+    if (!this.#announced) return;
+    let undecided = this.#undecided.get(h.clientHost);
+    if (undecided === undefined) this.#undecided.set(h.clientHost, (undecided = new MinHeap()));
+    undecided.push(h, hrToSeconds(h.start));
+  }
+
+  /** Decides the calls from `host` that no open server request on that host can enclose any more. */
+  #decideReady(host: string): void {
+    if (!this.#announced) return;
+    const undecided = this.#undecided.get(host);
+    if (undecided === undefined) return;
+    const earliestOpen = this.#open.get(host)?.earliestStart() ?? Infinity;
+    while (undecided.size > 0 && undecided.peekKey() < earliestOpen) {
+      const h = undecided.pop() as HeldExchange;
+      if (!h.decided) this.#decide(h);
+    }
+    if (undecided.size === 0) this.#undecided.delete(host);
+    if (this.#open.get(host)?.size === 0) this.#open.delete(host);
   }
 
   // ── deciding links ──
@@ -191,6 +240,22 @@ export class TraceAssembler implements ExchangeSink {
    * context: the only enclosing server exchange, if exactly one.
    */
   #decide(h: HeldExchange): void {
+    this.#link(h);
+    this.#ready.push(h);
+    const candidates = h.candidateList;
+    h.candidateList = undefined;
+    if (candidates !== undefined) {
+      for (const c of candidates) if (--c.pendingCalls === 0) this.#ready.push(c);
+    }
+  }
+
+  /** Emits the trees that became final since the last call. */
+  #emitReady(): void {
+    for (let i = 0; i < this.#ready.length; i++) this.#tryEmit(this.#ready[i]);
+    this.#ready.length = 0;
+  }
+
+  #link(h: HeldExchange): void {
     h.decided = true;
     let parent: HeldExchange | undefined;
     if (h.context !== undefined && h.sameTraceBest !== undefined) {
@@ -217,6 +282,21 @@ export class TraceAssembler implements ExchangeSink {
     for (const h of due) if (!h.emitted && this.#isTreeRoot(h)) this.#emitTree(h);
   }
 
+  /** Emits the tree holding `h` if its root is decided and no undecided call may still join it. */
+  #tryEmit(h: HeldExchange): void {
+    if (h.emitted) return;
+    let root = h;
+    while (root.parent !== undefined && !root.parent.emitted) root = root.parent;
+    if (!root.decided) return;
+    const stack = [root];
+    while (stack.length > 0) {
+      const x = stack.pop() as HeldExchange;
+      if (!x.decided || x.pendingCalls > 0) return;
+      if (x.children) for (const c of x.children) if (!c.emitted) stack.push(c);
+    }
+    this.#emitTree(root);
+  }
+
   #isTreeRoot(h: HeldExchange): boolean {
     return h.decided && (h.parent === undefined || h.parent.emitted);
   }
@@ -240,6 +320,7 @@ export class TraceAssembler implements ExchangeSink {
 
   /** Emits a decided root and every exchange linked below it; returns how many exchanges. */
   #emitTree(root: HeldExchange): number {
+    if (root.emitted) return 0;
     const order: HeldExchange[] = [];
     const stack: HeldExchange[] = [root];
     while (stack.length > 0) {
