@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode } from '@opentelemetry/core';
-import { analyze } from '../pipeline.js';
+import { analyze, type AnalyzeOptions } from '../pipeline.js';
 import { CONFIG_FLAGS, flagsToLayer } from '../config/flags.js';
 import { readConfigFile, resolveConfig, type ConfigLayer } from '../config/load.js';
 import type { WiretraceConfig } from '../config/schema.js';
@@ -65,10 +65,16 @@ export interface AgentRun {
   config: WiretraceConfig;
   opts: Record<string, unknown>;
   command: Command;
+  /** The run's counters, when the source adds its own (live capture: tcpdump's drops). */
+  stats?: Stats;
+  /** Live capture: owners of local sockets, and wall time as a clock. */
+  pipeline?: Pick<AnalyzeOptions, 'processes' | 'clock'>;
+  /** The source ends itself on SIGINT/SIGTERM (live capture), and the normal end flushes: no flush-and-exit handler. */
+  stopsOnSignals?: boolean;
 }
 
 /** Runs the pipeline over one capture stream and delivers spans, views, graph and summary. */
-export async function runAgent({ source, sourceSize, config, opts, command }: AgentRun): Promise<void> {
+export async function runAgent({ source, sourceSize, config, opts, command, pipeline, stopsOnSignals, ...run }: AgentRun): Promise<void> {
   const output = typeof opts.output === 'string' ? opts.output : undefined;
   const graphPath = typeof opts.graph === 'string' ? opts.graph : undefined;
   if (graphPath) graphFormatFromPath(graphPath); // an unknown extension fails before any work
@@ -78,16 +84,17 @@ export async function runAgent({ source, sourceSize, config, opts, command }: Ag
   const format = output === '-' ? 'none' : output && !explicitFormat ? 'none' : String(opts.format);
   const exporter = output ? new OtlpJsonLinesExporter(output === '-' ? process.stdout : output) : undefined;
   const report = format === 'text' || format === 'json' || graphPath ? new TerminalReport({ slowest: Number(opts.top), failing: Number(opts.top) }) : undefined;
-  const stats = new Stats();
+  const stats = run.stats ?? new Stats();
   const log = createLogger({ level: config.observe.logLevel, format: config.observe.logFormat });
   const exporterCounters = (): ExportQueueCounters[] => exporters?.fanout.counters() ?? [];
   // Configured exporters each get their own queue; a slow one never holds up the capture.
   const exporters = config.exporters.length ? createExporters(config.exporters, { stats, onFailure: exportFailureLogger(log, exporterCounters) }) : undefined;
   // Before the first packet, so that a port already taken fails the run before any work.
   const observation = await observeAgent({ observe: config.observe, stats, exporters: exporterCounters, log });
-  const removeSignalHandlers = exporters
-    ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS, onSignal: (signal) => log.info({ signal }, 'stopping: flushing exporters') })
-    : undefined;
+  const removeSignalHandlers =
+    exporters && !stopsOnSignals
+      ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS, onSignal: (signal) => log.info({ signal }, 'stopping: flushing exporters') })
+      : undefined;
   const progress = createProgress(process.stderr, { total: sourceSize });
   const services = new Set<string>();
   const started = process.hrtime.bigint();
@@ -105,7 +112,7 @@ export async function runAgent({ source, sourceSize, config, opts, command }: Ag
   let capture;
   log.info({ exporters: exporterCounters().map((e) => e.exporter) }, 'capture started');
   try {
-    ({ capture } = await analyze(source, { config, stats, onSpans, onProgress: (bytes) => progress.update(bytes), onPipeline: observation.onPipeline }));
+    ({ capture } = await analyze(source, { ...pipeline, config, stats, onSpans, onProgress: (bytes) => progress.update(bytes), onPipeline: observation.onPipeline }));
   } catch (error) {
     await observation.close();
     throw error;
