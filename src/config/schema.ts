@@ -75,6 +75,8 @@ export const configSchema = z
         keepErrors: z.boolean().default(true),
         /** Keep a trace holding a span at least this slow (ms) whatever the sampler says; 0 turns the rule off. */
         keepSlowerThanMs: z.number().nonnegative().default(0),
+        /** Traces whose propagated sampled flag or keep rule is remembered, so their later batches agree; the oldest are forgotten (counted). */
+        maxRememberedTraces: z.number().int().positive().default(100_000),
       })
       .prefault({}),
     /** Resource attributes added to every span's resource (OTEL_RESOURCE_ATTRIBUTES adds here). */
@@ -110,6 +112,41 @@ export const configSchema = z
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** auto: readable on a terminal, JSON otherwise. */
         logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .prefault({}),
+    /** The trace server (`wiretrace serve`, and `--serve` on analyze and capture): receivers, store, Jaeger API, web UI. */
+    server: z
+      .strictObject({
+        /** Address every listener binds; 127.0.0.1 keeps the server on this machine. */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** Listening ports; 0 picks a free port, -1 turns that listener off. */
+        ports: z
+          .strictObject({
+            otlpGrpc: z.number().int().min(-1).max(65535).default(4317),
+            otlpHttp: z.number().int().min(-1).max(65535).default(4318),
+            zipkin: z.number().int().min(-1).max(65535).default(9411),
+            jaegerThrift: z.number().int().min(-1).max(65535).default(14268),
+            query: z.number().int().min(-1).max(65535).default(16686),
+          })
+          .prefault({}),
+        /** When set, receivers and the query API require `Authorization: Bearer <token>`. */
+        token: z.string().min(1).optional(),
+        /** Directory of an embedded database (LMDB) that keeps traces across restarts; unset keeps them in memory only. */
+        storage: z.string().min(1).optional(),
+        /** Directory of the built web UI; unset serves the one shipped in dist/ui. */
+        uiDir: z.string().min(1).optional(),
+        limits: z
+          .strictObject({
+            /** Spans stored; beyond it the oldest traces are evicted (counted in drops 'server-max-spans'). */
+            maxSpans: z.number().int().positive().default(1_000_000),
+            /** Traces stored; beyond it the oldest are evicted (drops 'server-max-traces'). */
+            maxTraces: z.number().int().positive().default(200_000),
+            /** Seconds a trace is kept after its first span arrived; 0 keeps it until a count limit evicts it (drops 'server-max-age'). */
+            maxAgeSeconds: z.number().nonnegative().default(0),
+          })
+          .prefault({}),
+        /** Largest request body a receiver accepts, on the wire and decompressed; beyond it a 413. */
+        maxBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
       })
       .prefault({}),
     redaction: z
