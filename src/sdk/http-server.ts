@@ -19,6 +19,8 @@ class ServerSpanState {
   readonly span: Span;
   readonly ctx: Context;
   route: string | undefined = undefined;
+  /** An error was recorded (with its own error.type); the status code does not replace it. */
+  failed = false;
   routeOf: ((req: IncomingMessage) => string | undefined) | undefined = undefined;
   constructor(span: Span, ctx: Context) {
     this.span = span;
@@ -53,7 +55,7 @@ function onClose(this: ServerResponse): void {
   if (!this.writableFinished) {
     span.setAttribute('error.type', 'aborted');
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed before the response was complete' });
-  } else if (status >= 500) {
+  } else if (status >= 500 && !state.failed) {
     span.setAttribute('error.type', String(status));
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
@@ -97,9 +99,14 @@ export function serverSpanOf(req: IncomingMessage): Span | undefined {
   return stateOf(req)?.span;
 }
 
+function recordOnState(state: ServerSpanState, error: unknown): void {
+  state.failed = true;
+  recordError(error, undefined, state.span);
+}
+
 function recordOnRequest(req: IncomingMessage, error: unknown): void {
   const state = stateOf(req);
-  if (state) recordError(error, undefined, state.span);
+  if (state) recordOnState(state, error);
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -236,7 +243,7 @@ export function koaMiddleware(): (ctx: KoaContextLike, next: () => Promise<unkno
     try {
       return await contextApi.with(state.ctx, next);
     } catch (error) {
-      recordError(error, undefined, state.span);
+      recordOnState(state, error);
       throw error;
     } finally {
       if (typeof ctx._matchedRoute === 'string') state.route = ctx._matchedRoute;
