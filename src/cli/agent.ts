@@ -2,8 +2,9 @@ import { Option, type Command } from 'commander';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode } from '@opentelemetry/core';
 import { analyze, type AnalyzeOptions } from '../pipeline.js';
-import { CONFIG_FLAGS, flagsToLayer } from '../config/flags.js';
-import { readConfigFile, resolveConfig, type ConfigLayer } from '../config/load.js';
+import { flagsToLayer, registerConfigFlags } from '../config/flags.js';
+import { envToLayer } from '../config/env.js';
+import { readConfigFile, resolveConfigWithOrigins, type ConfigLayer, type ResolvedConfig } from '../config/load.js';
 import type { WiretraceConfig } from '../config/schema.js';
 import { OtlpJsonLinesExporter } from '../export/otlp-json-file.js';
 import { createExporters } from '../export/factory.js';
@@ -14,7 +15,9 @@ import { graphFormatFromPath, writeGraph } from '../graph/index.js';
 import { TerminalReport, createProgress } from '../views/index.js';
 import { Stats } from '../model/stats.js';
 import { createLogger, exportFailureLogger, observeAgent } from '../observe/index.js';
+import { TraceSampler } from '../process/sampling.js';
 import { formatSummary, summaryJson } from './summary.js';
+import { describeListeners, startTraceServer, untilSignal } from '../server/from-config.js';
 
 /**
  * What `analyze` and `capture` share: the options that choose where spans
@@ -24,10 +27,6 @@ import { formatSummary, summaryJson } from './summary.js';
 
 /** How long queued spans may take to leave at the end or on SIGINT/SIGTERM. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 /** Registers the output, view and configuration options on a command. */
 export function addAgentOptions(cmd: Command): Command {
@@ -41,21 +40,23 @@ export function addAgentOptions(cmd: Command): Command {
     )
     .option('--top <n>', 'how many slowest and failing traces the text and json views show', '5')
     .option('--graph <file>', 'write the service graph; the extension names the format: .dot .gv .mmd .json .svg')
-    .addOption(new Option('--summary <format>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'));
-  for (const def of CONFIG_FLAGS) {
-    const spec = def.placeholder ? `${def.flag} ${def.placeholder}` : def.flag;
-    if (def.kind.startsWith('repeat')) cmd.option(spec, def.description, collect);
-    else cmd.option(spec, def.description);
-  }
-  return cmd;
+    .addOption(new Option('--summary <format>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'))
+    .option('--serve', 'also run the trace server (configuration section server) in this process and store every span in it; it keeps serving after the capture ends, until Ctrl-C');
+  return registerConfigFlags(cmd);
 }
 
-/** The merged configuration of a command: defaults, then the --config file, then flags. */
+/** The merged configuration of a command: defaults, then the --config file, then the environment, then flags. */
 export function loadCommandConfig(opts: Record<string, unknown>, command: Command): WiretraceConfig {
+  return loadCommandConfigWithOrigins(opts, command).config;
+}
+
+/** The same, with where every value came from (`wiretrace config`). */
+export function loadCommandConfigWithOrigins(opts: Record<string, unknown>, command: Command, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const layers: ConfigLayer[] = [];
   if (typeof opts.config === 'string') layers.push({ source: { kind: 'file', path: opts.config }, values: readConfigFile(opts.config) });
+  layers.push(envToLayer(env, layers));
   layers.push(flagsToLayer(opts, (name) => command.getOptionValueSource(name) === 'cli'));
-  return resolveConfig(layers);
+  return resolveConfigWithOrigins(layers);
 }
 
 export interface AgentRun {
@@ -95,16 +96,28 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
     exporters && !stopsOnSignals
       ? flushOnSignals(exporters.fanout, { deadlineMs: SHUTDOWN_DEADLINE_MS, onSignal: (signal) => log.info({ signal }, 'stopping: flushing exporters') })
       : undefined;
+  // Started before the first packet too: a port already taken fails the run before any work.
+  const traceServer = opts.serve
+    ? await startTraceServer(config.server).catch(async (err: unknown) => {
+        await observation.close();
+        throw err;
+      })
+    : undefined;
   const progress = createProgress(process.stderr, { total: sourceSize });
   const services = new Set<string>();
   const started = process.hrtime.bigint();
 
-  const onSpans = (spans: ReadableSpan[]): void => {
+  const sampler = new TraceSampler(config.sampling, stats);
+  const onSpans = (batch: ReadableSpan[]): void => {
+    // Sampled-out traces reach no sink and no view (counted in stats.spans 'sampled-out').
+    const spans = sampler.filter(batch);
+    if (spans.length === 0) return;
     for (const s of spans) services.add(String(s.resource.attributes['service.name']));
     exporter?.export(spans, (result) => {
       if (result.code !== ExportResultCode.SUCCESS) stats.drops.add('export-failed', spans.length);
     });
     exporters?.fanout.offer(spans);
+    traceServer?.addReadableSpans(spans);
     report?.add(spans);
     if (format === 'traces') process.stdout.write(formatTraces(spans) + '\n');
   };
@@ -115,6 +128,7 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
     ({ capture } = await analyze(source, { ...pipeline, config, stats, onSpans, onProgress: (bytes) => progress.update(bytes), onPipeline: observation.onPipeline }));
   } catch (error) {
     await observation.close();
+    await traceServer?.close();
     throw error;
   } finally {
     progress.finish();
@@ -138,4 +152,9 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
   const facts = { stats, capture, services: services.size, seconds, exporters: exporters?.fanout.counters() };
   if (opts.summary === 'json') process.stderr.write(JSON.stringify(summaryJson(facts)) + '\n');
   else if (opts.summary !== 'none') process.stderr.write(formatSummary(facts) + '\n');
+  if (traceServer) {
+    process.stderr.write(`wiretrace: serving ${traceServer.store.traceCount} traces (Ctrl-C stops):\n${describeListeners(traceServer)}\n`);
+    await untilSignal();
+    await traceServer.close();
+  }
 }
