@@ -15,12 +15,6 @@ import { get, promtoolProblems, promtoolSkip, repoFile, splitPcap, until } from 
 const DEMO = repoFile('examples/demo/demo.pcap');
 const TIMEOUT = repoFile('test/fixtures/http/timeout.pcap');
 
-interface Run {
-  stats: Stats;
-  live: () => LivePipeline | undefined;
-  server: ObserveServer;
-}
-
 async function serve(stats: Stats, live: () => LivePipeline | undefined, exporters = () => [] as ReturnType<ReturnType<typeof createExporters>['fanout']['counters']>): Promise<ObserveServer> {
   const source = { stats, live, exporters };
   return startObserveServer({

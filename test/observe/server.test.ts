@@ -4,7 +4,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { isWiretraceError } from '../../src/errors.js';
 import { Stats } from '../../src/model/stats.js';
-import { createAgentMetrics, createHealthCheck, startObserveServer, type HealthReport } from '../../src/observe/index.js';
+import { createAgentMetrics, startObserveServer, type HealthReport } from '../../src/observe/index.js';
 import { get, repoFile } from './helpers.js';
 
 const healthy = (): HealthReport => ({ healthy: true, problems: [] });
