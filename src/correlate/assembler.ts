@@ -75,7 +75,7 @@ export class TraceAssembler implements ExchangeSink {
   readonly #ready: HeldExchange[] = [];
   /** Undecided held calls by calling host, earliest start first. */
   readonly #undecided = new Map<string, MinHeap<HeldExchange>>();
-  /** Propagated parent ids already given to a CLIENT span (trace + span id), oldest first. */
+  /** Propagated parent ids already given to a CLIENT span, oldest first. */
   readonly #claimedClientIds = new Set<string>();
   /** Trace ids emitted, for `stats.traces`; bounded, so a trace emitted again much later may count twice. */
   readonly #seenTraces = new Set<string>();
@@ -394,7 +394,8 @@ export class TraceAssembler implements ExchangeSink {
     let serverParent: { spanId: string; isRemote: boolean } | undefined;
     if (this.#clientSpans) {
       let clientSpanId = h.ids.clientSpanId;
-      if (context !== undefined && this.#claim(`${traceId}-${context.parentSpanId}`)) clientSpanId = context.parentSpanId;
+      // Keyed by the parent id alone: two traces sharing a random 64-bit id is not a case to pay for.
+      if (context !== undefined && this.#claim(context.parentSpanId)) clientSpanId = context.parentSpanId;
       serverParent = { spanId: clientSpanId, isRemote: true };
 
       const identity: ServiceIdentity = this.#namer.callerIdentity(
