@@ -60,16 +60,29 @@ export const sdkConfigSchema = z
       .default(['tracecontext', 'baggage']),
   })
   .superRefine((c, ctx) => {
-    if (c.enabled && c.serviceName === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['serviceName'], message: 'is required when tracing is enabled' });
-    }
-    if (c.maxExportBatchSize > c.maxQueueSize) {
-      ctx.addIssue({ code: 'custom', path: ['maxExportBatchSize'], message: `must not exceed maxQueueSize (${c.maxQueueSize})` });
-    }
-    if (c.exporters.includes('splunk') && c.splunkToken === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['splunkToken'], message: 'is required by the splunk exporter' });
-    }
+    for (const problem of crossFieldProblems(c)) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
   });
+
+interface Problem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Checks across fields. Also run on the raw input when other fields fail,
+ * since the schema skips refinements then and the message is to hold every
+ * problem at once.
+ */
+function crossFieldProblems(c: Record<string, unknown>): Problem[] {
+  const out: Problem[] = [];
+  if (c.enabled === true && c.serviceName === undefined) out.push({ path: 'serviceName', message: 'is required when tracing is enabled' });
+  const batch = typeof c.maxExportBatchSize === 'number' ? c.maxExportBatchSize : QUEUE_DEFAULTS.maxExportBatchSize;
+  const queue = typeof c.maxQueueSize === 'number' ? c.maxQueueSize : QUEUE_DEFAULTS.maxQueueSize;
+  if (batch > queue) out.push({ path: 'maxExportBatchSize', message: `must not exceed maxQueueSize (${queue})` });
+  const exporters = Array.isArray(c.exporters) ? c.exporters : typeof c.exporters === 'string' ? [c.exporters] : [];
+  if (exporters.includes('splunk') && c.splunkToken === undefined) out.push({ path: 'splunkToken', message: 'is required by the splunk exporter' });
+  return out;
+}
 
 export type SdkConfig = z.output<typeof sdkConfigSchema>;
 export type SdkConfigInput = z.input<typeof sdkConfigSchema>;
@@ -86,7 +99,13 @@ export function defaultConfig(serviceName: string): SdkConfig {
 export function parseSdkConfig(input: unknown, origins?: ReadonlyMap<string, string>): SdkConfig {
   const result = sdkConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [...result.error.issues];
+  if (typeof input === 'object' && input !== null) {
+    for (const p of crossFieldProblems(input as Record<string, unknown>)) {
+      if (!issues.some((i) => i.path[0] === p.path)) issues.push({ path: [p.path], message: p.message });
+    }
+  }
+  const lines = issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     const top = path.split('.')[0];
     const origin = origins?.get(path) ?? origins?.get(top);
