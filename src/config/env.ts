@@ -153,7 +153,7 @@ export function envToLayer(env: NodeJS.ProcessEnv, below: ConfigLayer[] = []): C
   const known = new Set(CONFIG_ENV.map((row) => row.name));
   for (const name of r.names()) {
     if (!name.startsWith('WIRETRACE_') || known.has(name) || NON_SETTING_ENV.has(name)) continue;
-    r.problems.push({ where: `environment variable ${name}`, value: undefined, expected: `a setting: no such variable${closest(name, [...known])}` });
+    r.problems.push({ where: `environment variable ${name}`, value: undefined, expected: 'a setting', message: `unknown setting${closest(name, [...known])}; \`wiretrace config --settings\` lists them` });
   }
   return { source: { kind: 'env', name: 'environment' }, values: r.values, origins: r.origins, raw: r.raw, problems: r.problems };
 }
@@ -168,7 +168,7 @@ function closest(name: string, candidates: string[]): string {
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(3, name.length / 4) ? ` (did you mean ${best}?)` : '';
+  return best !== undefined && bestDistance <= Math.max(3, Math.max(name.length, best.length) * 0.45) ? ` (did you mean ${best}?)` : '';
 }
 
 function editDistance(a: string, b: string): number {

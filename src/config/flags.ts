@@ -122,7 +122,9 @@ export function flagsToLayer(options: Record<string, unknown>, explicitlySet: (o
     if (given === undefined || !explicitlySet(def.option)) continue;
     const setting = settingAt(def.path);
     const allowed = setting?.allowed ?? 'a valid value';
-    const bad = (text: string, expected = allowed) => problems.push({ where: `flag ${def.flag}`, value: isSecretPath(def.path) || def.kind === 'repeat-exporter' ? undefined : text, expected });
+    // An exporter given as JSON may hold a token or headers: only the short form is quoted back.
+    const hidden = isSecretPath(def.path) || (def.kind === 'repeat-exporter' && /[{@]/.test(String(given)));
+    const bad = (text: string, expected = allowed) => problems.push({ where: `flag ${def.flag}`, value: hidden ? undefined : text, expected });
     let value: unknown;
     let ok = true;
     switch (def.kind) {

@@ -31,9 +31,12 @@ export interface ConfigProblem {
   value: string | undefined;
   /** What is allowed, in words. */
   expected: string;
+  /** Instead of "<value> is not <expected>", when the problem is not a value (an unknown variable). */
+  message?: string;
 }
 
 export function formatProblem(p: ConfigProblem): string {
+  if (p.message !== undefined) return `${p.where}: ${p.message}`;
   return `${p.where}: ${p.value === undefined ? '(hidden value)' : JSON.stringify(p.value)} is not ${p.expected}`;
 }
 
@@ -208,7 +211,10 @@ function expectedFor(issue: z.core.$ZodIssue, input: unknown): string {
       return issue.message;
     case 'invalid_union': {
       if (schema) return describeAllowed(schema);
-      return issue.message;
+      // A discriminator (an exporter's type) that matches no option: list the options' values.
+      const union = schemaAt(issue.path.slice(0, -1), input) ?? schemaAt(issue.path.slice(0, -2), input);
+      const types = union ? unionTypes(union) : [];
+      return types.length ? `one of ${types.join(', ')}` : issue.message;
     }
     default:
       return schema ? describeAllowed(schema) : issue.message;
@@ -230,8 +236,19 @@ function issueLines(issue: z.core.$ZodIssue, tracked: Map<string, Tracked>, laye
   const shown = shownValue(layers, tracked, path, input, issue.path);
   const missing = valueAt(input, issue.path) === undefined;
   if (issue.code === 'custom') return [`${where}: ${issue.message}`];
-  if (missing) return [`${where}: ${path} is missing; it must be ${expectedFor(issue, input)}`];
+  if (missing) return [`${where}: missing; it must be ${expectedFor(issue, input)}`];
   return [`${where}: ${shown ?? '(hidden value)'} is not ${expectedFor(issue, input)}`];
+}
+
+function unionTypes(schema: z.ZodType): string[] {
+  let cur = schema as unknown as { _zod: { def: { type: string; innerType?: unknown; element?: unknown; options?: unknown[] } } };
+  while (cur._zod.def.innerType || cur._zod.def.element) cur = (cur._zod.def.innerType ?? cur._zod.def.element) as typeof cur;
+  const out: string[] = [];
+  for (const option of cur._zod.def.options ?? []) {
+    const type = objectShape(option as z.ZodType).type as { _zod: { def: { values?: unknown[] } } } | undefined;
+    for (const v of type?._zod.def.values ?? []) out.push(String(v));
+  }
+  return out;
 }
 
 function objectShape(schema: z.ZodType): Record<string, unknown> {

@@ -244,7 +244,7 @@ export function kebab(name: string): string {
 }
 
 /** Keys whose values are secrets wherever they appear; never printed. */
-const SECRET_KEY = /token|secret|passw|pwd|api[-_]?key|apikey|auth|credential|cookie|signature|private/i;
+const SECRET_KEY = /token|secret|passw|pwd|api[-_]?key|apikey|^auth(orization)?$|credential|cookie|signature|private[-_]?key/i;
 
 /** Whether the value at a config path is a secret: exporter header values, tokens, anything secret-named. */
 export function isSecretPath(path: string): boolean {
