@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { WiretraceError, isWiretraceError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerConfig } from './commands/config.js';
 
 /** Every command registers itself from its own file in ./commands. */
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerAnalyze(program);
+  registerConfig(program);
   return program;
 }
 export async function main(argv: string[]): Promise<number> {
