@@ -4,7 +4,7 @@
  * close, processes exit, permissions differ), so a failure is an absent
  * answer, never an exception.
  */
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Endpoint } from '../model/endpoint.js';
 import { formatAddress } from './address.js';
@@ -88,7 +88,11 @@ export interface ProcessInfo {
 const ENVIRON_LIMIT = 256 * 1024;
 const CMDLINE_LIMIT = 64 * 1024;
 
-/** The /proc tree (a root other than /proc only for tests). */
+/**
+ * The /proc tree (a root other than /proc only for tests). Reads are
+ * synchronous: each is a small in-memory file, and the resolver decides how
+ * many it may afford at once.
+ */
 export class ProcFs {
   readonly #root: string;
 
@@ -97,18 +101,18 @@ export class ProcFs {
   }
 
   /** Every TCP socket of this network namespace, IPv4 and IPv6. */
-  async tcpSockets(): Promise<SocketEntry[]> {
+  tcpSockets(): SocketEntry[] {
     const out: SocketEntry[] = [];
     for (const name of ['tcp', 'tcp6']) {
-      const text = await readText(`${this.#root}/net/${name}`, Infinity);
+      const text = readText(`${this.#root}/net/${name}`, Infinity);
       if (text !== undefined) parseProcNetTcp(text, (e) => out.push(e));
     }
     return out;
   }
 
-  async pids(): Promise<number[]> {
+  pids(): number[] {
     try {
-      const names = await readdir(this.#root);
+      const names = readdirSync(this.#root);
       const pids: number[] = [];
       for (const n of names) if (/^\d+$/.test(n)) pids.push(Number(n));
       return pids;
@@ -118,31 +122,39 @@ export class ProcFs {
   }
 
   /** Socket inodes among a process's open files (its fd links read "socket:[INODE]"). */
-  async socketInodes(pid: number): Promise<number[]> {
+  socketInodes(pid: number): number[] {
     const dir = `${this.#root}/${pid}/fd`;
     let fds: string[];
     try {
-      fds = await readdir(dir);
+      fds = readdirSync(dir);
     } catch {
       return [];
     }
-    const links = await Promise.all(fds.map((fd) => readlink(`${dir}/${fd}`).catch(() => '')));
     const inodes: number[] = [];
-    for (const link of links) {
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`${dir}/${fd}`);
+      } catch {
+        continue; // closed while we looked
+      }
       if (link.startsWith('socket:[') && link.endsWith(']')) inodes.push(Number(link.slice(8, -1)));
     }
     return inodes;
   }
 
   /** Undefined when the process is gone or cannot be read at all. */
-  async processInfo(pid: number, redact: (args: string[]) => string[]): Promise<ProcessInfo | undefined> {
+  processInfo(pid: number, redact: (args: string[]) => string[]): ProcessInfo | undefined {
     const base = `${this.#root}/${pid}`;
-    const [exe, comm, cmdline, environ] = await Promise.all([
-      readlink(`${base}/exe`).catch(() => undefined),
-      readText(`${base}/comm`, 4096),
-      readText(`${base}/cmdline`, CMDLINE_LIMIT),
-      readText(`${base}/environ`, ENVIRON_LIMIT),
-    ]);
+    let exe: string | undefined;
+    try {
+      exe = readlinkSync(`${base}/exe`);
+    } catch {
+      exe = undefined; // kernel threads, or another user's process without privileges
+    }
+    const comm = readText(`${base}/comm`, 4096);
+    const cmdline = readText(`${base}/cmdline`, CMDLINE_LIMIT);
+    const environ = readText(`${base}/environ`, ENVIRON_LIMIT);
     if (exe === undefined && comm === undefined) return undefined;
     const executableName = exe !== undefined ? basename(exe.replace(/ \(deleted\)$/, '')) : (comm ?? '').trim();
     const args = cmdline !== undefined ? splitNul(cmdline) : [];
@@ -157,9 +169,9 @@ export class ProcFs {
   }
 }
 
-async function readText(path: string, limit: number): Promise<string | undefined> {
+function readText(path: string, limit: number): string | undefined {
   try {
-    const buf = await readFile(path);
+    const buf = readFileSync(path);
     return (buf.length > limit ? buf.subarray(0, limit) : buf).toString('utf8');
   } catch {
     return undefined;
