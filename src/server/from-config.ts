@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WiretraceConfig } from '../config/schema.js';
 import type { Stats } from '../model/stats.js';
+import { graphHandler } from './graph-endpoint.js';
 import { TraceServer } from './server.js';
 
 /** The web UI the package ships: dist/ui beside the compiled code (the same path from src/ under tsx). */
@@ -20,6 +21,8 @@ export function startTraceServer(server: WiretraceConfig['server'], stats?: Stat
     limits: server.limits,
     maxBodyBytes: server.maxBodyBytes,
     uiDir: server.uiDir ?? defaultUiDir(),
+    // The web UI's service map: /api/graph and /api/graph/traces (src/server/graph-endpoint.ts).
+    apiRoutes: (store) => [graphHandler({ store })],
     stats,
   });
 }
