@@ -7,6 +7,7 @@ import { TraceAssembler } from './correlate/assembler.js';
 import type { WiretraceConfig } from './config/schema.js';
 import type { ConnectionInfo, StreamConsumerFactory } from './model/stream.js';
 import type { LocalProcessResolver } from './process/owners.js';
+import { OwnerLookupGate } from './process/owner-gate.js';
 import { Stats } from './model/stats.js';
 import { VERSION } from './version.js';
 
@@ -52,7 +53,10 @@ export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStr
   const stats = options.stats ?? new Stats();
   const processes = options.processes;
   const assembler = new TraceAssembler({ config, stats, onSpans: options.onSpans, scopeVersion: VERSION, processes });
-  const dispatcher = new ProtocolDispatcher(assembler, stats, config);
+  // With owners looked up in the background, exchanges wait for them (in order) so spans are named by their processes.
+  const gate = processes ? new OwnerLookupGate(assembler, processes, { stats }) : undefined;
+  const spansFrom = gate ?? assembler;
+  const dispatcher = new ProtocolDispatcher(spansFrom, stats, config);
   // Capture time drives timeouts in both stages; the parser's first, so that
   // requests timing out this tick reach the assembler before it moves on.
   let lastTick = -Infinity;
@@ -61,7 +65,7 @@ export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStr
     if (t <= lastTick) return;
     lastTick = t;
     dispatcher.onTick(sec, nsec);
-    assembler.onTick(sec, nsec);
+    spansFrom.onTick(sec, nsec);
   };
   const factory: StreamConsumerFactory = {
     create(conn: ConnectionInfo) {
@@ -90,7 +94,9 @@ export async function analyze(source: AsyncIterable<Buffer> | NodeJS.ReadableStr
   }
   // Owners still being looked up name the last spans too, if they come quickly.
   await processes?.settle(2000);
+  gate?.release();
   tcp.finish();
+  gate?.release();
   assembler.finish();
   return { capture, stats };
 }

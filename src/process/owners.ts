@@ -38,6 +38,8 @@ export interface LocalProcessResolver {
   observe(conn: ConnectionEnds): void;
   /** The process owning the socket `local` ↔ `remote`, as far as known now. */
   ownerOf(local: Endpoint, remote: Endpoint): ProcessInfo | undefined;
+  /** Lookups are running in the background: owners asked for now may not be known yet. */
+  readonly busy: boolean;
   /** Resolves once every lookup started so far is done, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void>;
 }
@@ -164,6 +166,10 @@ export class ProcfsProcessResolver implements LocalProcessResolver {
       if (listener !== undefined && listener.expires > now && listener.info !== null) return listener.info;
     }
     return undefined;
+  }
+
+  get busy(): boolean {
+    return this.#background !== undefined || this.#waiting.size > 0;
   }
 
   async settle(timeoutMs: number): Promise<void> {
