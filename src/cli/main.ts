@@ -4,6 +4,8 @@ import { WiretraceError, isWiretraceError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerConfig } from './commands/config.js';
+import { registerCapture } from './commands/capture.js';
+import { registerServe } from './commands/serve.js';
 
 /** Every command registers itself from its own file in ./commands. */
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerAnalyze(program);
   registerConfig(program);
+  registerCapture(program);
+  registerServe(program);
   return program;
 }
 export async function main(argv: string[]): Promise<number> {
