@@ -8,6 +8,7 @@ import { decodeOtlpJson } from '../../src/server/convert/otlp-json.js';
 import { decodeZipkinJson } from '../../src/server/convert/zipkin.js';
 import { decodeJaegerBatch } from '../../src/server/convert/jaeger-thrift.js';
 import { encodeJaegerBatch, groupByService } from '../../src/export/jaeger-thrift.js';
+import type { WireJson } from './helpers.js';
 import { safeDecode, type StoredSpan } from '../../src/server/span.js';
 import { manySpans, sdkSpans } from '../export/receivers.js';
 
@@ -23,7 +24,7 @@ function officialFacts(bytes: Uint8Array): unknown[] {
   const msg = Request.toObject(Request.decode(bytes), { longs: String, enums: Number, bytes: Buffer, defaults: true });
   const out: unknown[] = [];
   for (const rs of msg.resourceSpans) {
-    const attrs = Object.fromEntries(rs.resource.attributes.map((kv: any) => [kv.key, kv.value]));
+    const attrs = Object.fromEntries(rs.resource.attributes.map((kv: WireJson) => [kv.key, kv.value]));
     for (const ss of rs.scopeSpans) {
       for (const s of ss.spans) {
         out.push({
@@ -35,9 +36,9 @@ function officialFacts(bytes: Uint8Array): unknown[] {
           service: attrs['service.name'].stringValue,
           startUs: Number(BigInt(s.startTimeUnixNano) / 1000n),
           durationUs: Number((BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1000n),
-          attributeKeys: s.attributes.map((kv: any) => kv.key),
-          events: s.events.map((e: any) => [e.name, Number(BigInt(e.timeUnixNano) / 1000n)]),
-          links: s.links.map((l: any) => [hex(l.traceId), hex(l.spanId)]),
+          attributeKeys: s.attributes.map((kv: WireJson) => kv.key),
+          events: s.events.map((e: WireJson) => [e.name, Number(BigInt(e.timeUnixNano) / 1000n)]),
+          links: s.links.map((l: WireJson) => [hex(l.traceId), hex(l.spanId)]),
           status: [s.status.code, s.status.message],
           scope: [ss.scope.name, ss.scope.version],
         });

@@ -5,6 +5,10 @@ import type { AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { TraceServer, type TraceServerOptions } from '../../src/server/index.js';
 
+/** JSON as it comes off the wire: the tests check its shape field by field rather than trust a declared type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type WireJson = any;
+
 export async function startServer(overrides: Partial<TraceServerOptions> = {}): Promise<TraceServer> {
   return TraceServer.start({
     host: '127.0.0.1',
@@ -19,7 +23,7 @@ export function url(server: TraceServer, port: 'otlpHttp' | 'zipkin' | 'jaegerTh
   return `http://127.0.0.1:${server.ports()[port]}${path}`;
 }
 
-export async function getJson(target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function getJson(target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: WireJson }> {
   const res = await fetch(target, { headers });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };

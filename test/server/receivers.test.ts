@@ -10,7 +10,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { JaegerThriftExporter } from '../../src/export/jaeger-thrift.js';
 import type { TraceServer } from '../../src/server/index.js';
 import { sdkSpans } from '../export/receivers.js';
-import { eventually, expectedFromOtlp, expectedProcess, getJson, startServer, url } from './helpers.js';
+import { eventually, expectedFromOtlp, expectedProcess, getJson, startServer, url, type WireJson } from './helpers.js';
 
 function exportWith(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -23,7 +23,7 @@ function freshSpans(): ReadableSpan[] {
   return sdkSpans();
 }
 
-async function traceOf(server: TraceServer, traceId: string): Promise<any> {
+async function traceOf(server: TraceServer, traceId: string): Promise<WireJson> {
   const { status, body } = await getJson(url(server, 'query', `/api/traces/${traceId}`));
   assert.equal(status, 200);
   assert.deepEqual(Object.keys(body).sort(), ['data', 'errors', 'limit', 'offset', 'total']);
@@ -37,19 +37,19 @@ function sortTags<T extends { key: string }>(tags: T[]): T[] {
 }
 
 /** Compares what the Jaeger API returned with what the SDK made, field by field. */
-function assertSameAsSdk(trace: any, spans: ReadableSpan[]): void {
+function assertSameAsSdk(trace: WireJson, spans: ReadableSpan[]): void {
   assert.deepEqual(Object.keys(trace).sort(), ['processes', 'spans', 'traceID', 'warnings']);
   assert.equal(trace.traceID, spans[0].spanContext().traceId);
   assert.equal(trace.warnings, null);
   assert.equal(trace.spans.length, spans.length);
   for (const sdk of spans) {
-    const got = trace.spans.find((s: any) => s.spanID === sdk.spanContext().spanId);
+    const got = trace.spans.find((s: WireJson) => s.spanID === sdk.spanContext().spanId);
     assert.ok(got, `span ${sdk.name} came back`);
     const want = expectedFromOtlp(sdk);
     for (const field of ['traceID', 'spanID', 'flags', 'operationName', 'references', 'startTime', 'duration', 'logs', 'warnings']) {
       assert.deepEqual(got[field], want[field], `${sdk.name}: ${field}`);
     }
-    assert.deepEqual(sortTags(got.tags), sortTags(want.tags as any[]), `${sdk.name}: tags`);
+    assert.deepEqual(sortTags(got.tags), sortTags(want.tags as WireJson[]), `${sdk.name}: tags`);
     assert.deepEqual(got.processes, undefined);
     const process = trace.processes[got.processID];
     const wantProcess = expectedProcess(sdk);
@@ -110,18 +110,18 @@ describe('OTLP receivers take the official OpenTelemetry JS exporters, and the J
     assert.equal(trace.spans.length, spans.length);
     const micros = (t: [number, number]): number => Math.round(t[0] * 1e6 + t[1] / 1e3);
     for (const sdk of spans) {
-      const got = trace.spans.find((s: any) => s.spanID === sdk.spanContext().spanId);
+      const got = trace.spans.find((s: WireJson) => s.spanID === sdk.spanContext().spanId);
       assert.equal(got.operationName, sdk.name);
       assert.equal(got.startTime, micros(sdk.startTime));
       assert.equal(got.duration, Math.round(micros(sdk.duration)));
       assert.deepEqual(got.references, sdk.parentSpanContext ? [{ refType: 'CHILD_OF', traceID: sdk.spanContext().traceId, spanID: sdk.parentSpanContext.spanId }] : []);
       assert.equal(trace.processes[got.processID].serviceName, sdk.resource.attributes['service.name']);
-      const tags = new Map(got.tags.map((t: any) => [t.key, t]));
+      const tags = new Map(got.tags.map((t: WireJson) => [t.key, t]));
       for (const [k, v] of Object.entries(sdk.attributes)) assert.deepEqual(tags.get(k), { key: k, type: 'string', value: String(v) }, `${sdk.name}: ${k}`);
       assert.deepEqual(tags.get('span.kind'), { key: 'span.kind', type: 'string', value: ['internal', 'server', 'client'][sdk.kind] });
       if (sdk.status.code === 2) {
         assert.deepEqual(tags.get('error'), { key: 'error', type: 'bool', value: true });
-        if (sdk.status.message) assert.equal((tags.get('otel.status_description') as any).value, sdk.status.message);
+        if (sdk.status.message) assert.equal((tags.get('otel.status_description') as WireJson).value, sdk.status.message);
       }
       assert.deepEqual(
         got.logs,
@@ -137,11 +137,11 @@ describe('OTLP receivers take the official OpenTelemetry JS exporters, and the J
     await exporter.shutdown();
     const trace = await traceOf(server, spans[0].spanContext().traceId);
     for (const sdk of spans) {
-      const got = trace.spans.find((s: any) => s.spanID === sdk.spanContext().spanId);
+      const got = trace.spans.find((s: WireJson) => s.spanID === sdk.spanContext().spanId);
       const want = expectedFromOtlp(sdk);
       // Thrift carries the sampled flag and µs times cut from nanoseconds per endpoint; links and parent become references.
       for (const field of ['traceID', 'spanID', 'operationName', 'references', 'startTime', 'logs']) assert.deepEqual(got[field], want[field], `${sdk.name}: ${field}`);
-      assert.deepEqual(sortTags(got.tags), sortTags(want.tags as any[]), `${sdk.name}: tags`);
+      assert.deepEqual(sortTags(got.tags), sortTags(want.tags as WireJson[]), `${sdk.name}: tags`);
       assert.deepEqual(sortTags(trace.processes[got.processID].tags), sortTags(expectedProcess(sdk).tags));
     }
   });

@@ -7,7 +7,7 @@ import { Stats } from '../../src/model/stats.js';
 import { MemoryStore } from '../../src/server/store/memory.js';
 import { parseGoDurationMicros, parseTraceQuery, QueryParamError } from '../../src/server/query-params.js';
 import type { StoredSpan } from '../../src/server/span.js';
-import { getJson, startServer, url } from './helpers.js';
+import { getJson, startServer, url, type WireJson } from './helpers.js';
 
 let ids = 0;
 function span(over: Partial<StoredSpan> & { traceId?: string }): StoredSpan {
@@ -155,7 +155,7 @@ describe('with --storage the traces are on disk and found again after a restart'
         const after = await getJson(url(second, 'query', `/api/traces/${traces[3][0].traceId}`));
         assert.deepEqual(after.body, before.body);
         const found = await getJson(url(second, 'query', '/api/traces?service=disk&tag=n:2'));
-        assert.deepEqual(found.body.data.map((t: any) => t.traceID), [traces[2][0].traceId.replace(/^0{16}/, '')]);
+        assert.deepEqual(found.body.data.map((t: WireJson) => t.traceID), [traces[2][0].traceId.replace(/^0{16}/, '')]);
         assert.deepEqual((await getJson(url(second, 'query', '/api/services'))).body.data, ['disk', 'disk-child']);
         // New traces after the restart go on evicting the oldest.
         second.store.add([span({ service: 'disk', startUs: 3000 })]);

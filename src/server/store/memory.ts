@@ -99,9 +99,12 @@ export function derivedTags(span: StoredSpan): Array<[string, string]> {
 
 const tagText = (t: Tag): string => String(t.value);
 
+const DERIVED_KEYS = new Set(['span.kind', 'otel.scope.name', 'otel.scope.version', 'otel.status_code', 'error', 'otel.status_description']);
+
 function spanHasTag(span: StoredSpan, key: string, value: string): boolean {
   for (const t of span.attributes) if (t.key === key && tagText(t) === value) return true;
-  for (const [k, v] of derivedTags(span)) if (k === key && v === value) return true;
+  // Derived tags are built only for the few keys they can hold: a scan over many spans allocates nothing.
+  if (DERIVED_KEYS.has(key)) for (const [k, v] of derivedTags(span)) if (k === key && v === value) return true;
   for (const t of span.resource) if (t.key === key && tagText(t) === value) return true;
   for (const e of span.events) {
     if (key === 'event' && e.name === value) return true;
