@@ -7,7 +7,7 @@ import { LOOKBACKS, lookbackMicros } from './model.js';
 
 const NODE_W = 210;
 const NODE_H = 64;
-const COL_GAP = 170;
+const COL_GAP = 150;
 const ROW_GAP = 40;
 const PAD = 28;
 /** Live traces redraw the map at most this often. */
@@ -128,7 +128,9 @@ export class ServiceMapView implements View {
   #svg(graph: ServiceGraph, partial: boolean): SVGSVGElement {
     const layout = layered({ nodes: graph.nodes.map((n) => n.id), edges: graph.edges });
     const tallest = Math.max(...layout.layers.map((l) => l.length));
-    const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * ROW_GAP + 40;
+    // Room below for edges that curve back (cycles, calls within a column).
+    const below = graph.edges.some((e) => e.from === e.to || layout.backEdges.has(edgeKey(e.from, e.to))) ? 40 : 0;
+    const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * ROW_GAP + below;
     const width = PAD * 2 + layout.layers.length * NODE_W + (layout.layers.length - 1) * COL_GAP;
     const box = new Map<string, { x: number; y: number }>();
     for (const [li, names] of layout.layers.entries()) {
@@ -214,7 +216,9 @@ export class ServiceMapView implements View {
     for (const n of graph.nodes) {
       const at = box.get(n.id);
       if (!at) continue;
-      const stats = partial ? n.kind : `${n.requests} req · ${n.errors} err · p99 ${formatMs(n.latency.p99)}`;
+      const callsMade = (outgoing.get(n.id) ?? []).reduce((sum, e) => sum + e.requests, 0);
+      // A caller known only by its address serves nothing: what it sent is what there is to say.
+      const stats = partial ? n.kind : n.requests === 0 && callsMade > 0 ? `${callsMade} calls made` : `${n.requests} req · ${n.errors} err · p99 ${formatMs(n.latency.p99)}`;
       const title = `${n.name} (${n.kind})${partial ? '' : `: ${n.requests} requests served, ${n.errors} errors, p50 ${formatMs(n.latency.p50)}, p99 ${formatMs(n.latency.p99)}`}`;
       nodesLayer.append(
         s(
@@ -234,7 +238,7 @@ export class ServiceMapView implements View {
       s('marker', { id, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse', markerUnits: 'userSpaceOnUse' }, s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: colour }));
     return s(
       'svg',
-      { class: 'map-svg', width: String(width), height: String(height), viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Service map: ${graph.nodes.length} nodes, ${graph.edges.length} edges` },
+      { class: 'map-svg', style: { maxWidth: `${width}px` }, width: String(width), height: String(height), viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Service map: ${graph.nodes.length} nodes, ${graph.edges.length} edges` },
       s('defs', null, marker('arrow-ok', EDGE_COLOUR), marker('arrow-error', ERROR_COLOUR)),
       edgesLayer,
       nodesLayer,
@@ -251,7 +255,7 @@ export class ServiceMapView implements View {
       h(
         'table',
         { class: 'edge-table' },
-        h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', null, h('tr', null, head.map((c, i) => h('th', { scope: 'col', class: i >= 2 ? 'num' : undefined }, c)))),
         h(
           'tbody',
           null,

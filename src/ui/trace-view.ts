@@ -1,4 +1,4 @@
-import { getJson, type KeyValue, type Trace } from './api.js';
+import { ApiError, getJson, type KeyValue, type Trace } from './api.js';
 import { add, clear, h } from './dom.js';
 import { formatDuration, formatTimestamp, niceTicks, serviceColour } from './format.js';
 import type { App, View } from './main.js';
@@ -29,6 +29,7 @@ export class TraceView implements View {
   readonly #canvas = h('div', { class: 'wf-canvas' });
   readonly #detail = h('aside', { class: 'span-detail', 'aria-label': 'Span details' });
   #frame = 0;
+  #grid: HTMLElement | undefined;
 
   constructor(app: App, traceId: string) {
     this.#app = app;
@@ -38,6 +39,10 @@ export class TraceView implements View {
     this.#body.addEventListener('scroll', () => this.#schedule());
     this.#body.addEventListener('keydown', (e) => this.#onKey(e));
     this.#body.addEventListener('click', (e) => this.#onClick(e));
+    this.#body.addEventListener('focusin', (e) => {
+      const row = (e.target as Element).closest<HTMLElement>('.wf-row');
+      if (row) this.#focusIndex = Number(row.dataset.index);
+    });
     window.addEventListener('resize', this.#onResize);
     void this.#load();
   }
@@ -62,6 +67,10 @@ export class TraceView implements View {
       this.element.append(h('p', null, h('a', { href: '/search' }, '← Search')));
       const box = h('div');
       this.element.append(box);
+      if (err instanceof ApiError && err.status === 404) {
+        box.append(h('div', { class: 'notice notice-error', role: 'alert' }, h('strong', null, 'Trace not found: '), h('span', { class: 'mono' }, this.#traceId), ' is not in the store (never received, or evicted by its limits).'));
+        return;
+      }
       this.#app.showError(box, err, () => {
         clear(this.element);
         this.element.append(h('p', { class: 'muted loading' }, 'Loading trace…'));
@@ -103,6 +112,12 @@ export class TraceView implements View {
       ),
       h('div', { class: 'trace-body' }, h('section', { class: 'waterfall', 'aria-label': 'Waterfall' }, this.#axis(total), this.#body), this.#detail),
     );
+    this.#grid = h(
+      'div',
+      { class: 'wf-grid', 'aria-hidden': 'true' },
+      h('div', { class: 'wf-name' }),
+      h('div', { class: 'wf-grid-lane' }, niceTicks(total, 5).map((t) => h('span', { style: { left: `${total > 0 ? (t / total) * 100 : 0}%` } }))),
+    );
     this.#selected = tree.ordered.find((n) => n.isError) ?? root;
     this.#renderDetail();
     this.#relist();
@@ -126,7 +141,7 @@ export class TraceView implements View {
         { class: 'wf-axis' },
         ticks.map((t) => {
           const pct = total > 0 ? (t / total) * 100 : 0;
-          return h('span', { class: `wf-tick${pct > 92 ? ' wf-tick-end' : ''}`, style: { left: `${pct}%` } }, formatDuration(t));
+          return h('span', { class: `wf-tick${pct > 92 ? ' wf-tick-end' : ''}`, style: { left: `${pct}%` } }, t === 0 ? '0' : formatDuration(t));
         }),
       ),
     );
@@ -176,6 +191,7 @@ export class TraceView implements View {
     const fragment = document.createDocumentFragment();
     for (let i = first; i < last; i++) fragment.append(this.#row(this.#visible[i], i, total, tree.startUs));
     clear(this.#canvas);
+    if (this.#grid) this.#canvas.append(this.#grid);
     this.#canvas.append(fragment);
     if (hadFocus) this.#rowAt(this.#focusIndex)?.focus({ preventScroll: true });
   }
@@ -187,7 +203,8 @@ export class TraceView implements View {
     const colour = serviceColour(node.service);
     const hasChildren = node.children.length > 0;
     const collapsed = this.#collapsed.has(node);
-    const labelOnLeft = left + width > 75;
+    // The duration goes after the bar, else before it, else (a bar across the axis) inside it.
+    const placement = left + width <= 78 ? 'after' : left >= 14 ? 'before' : 'inside';
     return h(
       'div',
       {
@@ -218,7 +235,11 @@ export class TraceView implements View {
         'div',
         { class: 'wf-lane' },
         h('span', { class: 'wf-bar', style: { left: `${left}%`, width: `${width}%`, background: colour } }),
-        h('span', { class: `wf-dur${labelOnLeft ? ' on-left' : ''}`, style: labelOnLeft ? { right: `${100 - left}%` } : { left: `${left + width}%` } }, formatDuration(span.duration)),
+        h(
+          'span',
+          { class: `wf-dur ${placement}`, style: placement === 'after' ? { left: `${left + width}%` } : placement === 'before' ? { right: `${100 - left}%` } : { right: `${100 - left - width}%` } },
+          formatDuration(span.duration),
+        ),
       ),
     );
   }
@@ -392,7 +413,15 @@ function kvTable(tags: readonly KeyValue[]): HTMLElement {
     h(
       'tbody',
       null,
-      tags.map((t) => h('tr', { class: t.key === 'error' || t.key === 'otel.status_code' || t.key === 'otel.status_description' ? 'kv-status' : undefined }, h('th', { scope: 'row' }, t.key), h('td', { class: 'mono' }, String(t.value)))),
+      tags.map((t) =>
+        h(
+          'tr',
+          { class: t.key === 'error' || t.key === 'otel.status_code' || t.key === 'otel.status_description' ? 'kv-status' : undefined },
+          // Long dotted keys break after a dot rather than mid-word.
+          h('th', { scope: 'row' }, t.key.split('.').map((part, i, all) => (i < all.length - 1 ? [`${part}.`, h('wbr')] : part))),
+          h('td', { class: 'mono' }, String(t.value)),
+        ),
+      ),
     ),
   );
 }
