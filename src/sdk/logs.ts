@@ -27,14 +27,15 @@ export function pinoMixin(): TraceFields {
 }
 
 /** A winston format (an object with `transform`): `winston.format.combine(winstonTraceFormat(), winston.format.json())`. */
-export function winstonTraceFormat(): { transform(info: Record<string | symbol, unknown>): Record<string | symbol, unknown> } {
+export function winstonTraceFormat(): { transform<T extends Record<string | symbol, unknown>>(info: T): T } {
   return {
-    transform(info) {
+    transform<T extends Record<string | symbol, unknown>>(info: T): T {
+      const record = info as Record<string, unknown>;
       const fields = traceFields();
       if (fields.trace_id !== undefined) {
-        info.trace_id = fields.trace_id;
-        info.span_id = fields.span_id;
-        info.trace_flags = fields.trace_flags;
+        record.trace_id = fields.trace_id;
+        record.span_id = fields.span_id;
+        record.trace_flags = fields.trace_flags;
       }
       return info;
     },

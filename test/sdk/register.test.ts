@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FIXTURES, get, OtlpReceiver, requireServer, ROOT, startChild, sdkEnv } from './helpers.js';
+import { FIXTURES, get, OtlpReceiver, requireServer, ROOT, startChild, sdkEnv, type ReceivedSpan } from './helpers.js';
 
 // `node --import wiretrace/register app.mjs` on an app with no tracing code:
 // its HTTP server and its PostgreSQL, MariaDB and Redis calls, against the
@@ -29,9 +29,10 @@ test('register traces an unmodified ESM app: the HTTP request and its pg, mysql2
     assert.ok(server);
     assert.equal(server.service, 'db-app');
     assert.equal(server.scope, '@opentelemetry/instrumentation-http');
-    const system = (s: (typeof spans)[number]): unknown => s.attributes['db.system.name'] ?? s.attributes['db.system'];
+    const system = (s: ReceivedSpan): unknown => s.attributes['db.system.name'] ?? s.attributes['db.system'];
+    const traceId = server.traceId;
     for (const db of ['postgresql', 'mysql', 'redis']) {
-      const calls = spans.filter((s) => system(s) === db && s.traceId === server.traceId);
+      const calls: ReceivedSpan[] = spans.filter((s) => system(s) === db && s.traceId === traceId);
       assert.ok(calls.length > 0, `a ${db} span in the request's trace`);
       for (const c of calls) assert.equal(c.kind, 'CLIENT');
     }

@@ -1,0 +1,117 @@
+// The SDK's cost per request: a minimal node:http server and an Express app,
+// untraced, traced by the wiretrace SDK, and traced by OpenTelemetry's own
+// http instrumentation, each at 100 % and 10 % sampling, exporting OTLP to a
+// loopback receiver. Every server runs in its own process (one core); the
+// client is autocannon in this process (the other core). Configurations
+// alternate within each round, so drift in the machine hits all alike.
+//
+// Cost per request = 1e6/rps(traced) − 1e6/rps(untraced), from the medians
+// of the rounds: at saturation a single-threaded server's time per request.
+// The server's own CPU time per request is reported beside it.
+import http from 'node:http';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+const here = new URL('.', import.meta.url).pathname;
+const SECONDS = Number(process.env.BENCH_SDK_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Server {
+  label: string;
+  app: string;
+  tracing: string;
+  rate: number;
+  child: ChildProcess;
+  port: number;
+  rps: number[];
+  p99: number[];
+  cpuPerRequestUs: number[];
+}
+
+function request<T>(child: ChildProcess, type: string, key: string): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (msg: Record<string, unknown>): void => {
+      if (!(key in msg)) return;
+      child.off('message', onMessage);
+      resolve(msg as T);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+}
+
+async function startServer(app: string, tracing: string, rate: number, otlpUrl: string): Promise<Server> {
+  const child = fork(join(here, '..', 'sdk', 'server.ts'), [app, tracing, String(rate), otlpUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (msg: { port: number }) => resolve(msg.port));
+    child.once('exit', (code) => reject(new Error(`bench server ${app}/${tracing} exited with ${code}`)));
+  });
+  const label = tracing === 'none' ? `${app} untraced` : `${app} ${tracing === 'otel' ? 'OpenTelemetry http instrumentation' : 'wiretrace SDK'} ${rate * 100}%`;
+  return { label, app, tracing, rate, child, port, rps: [], p99: [], cpuPerRequestUs: [] };
+}
+
+async function load(server: Server, seconds: number, record: boolean): Promise<void> {
+  const before = (await request<{ cpu: NodeJS.CpuUsage }>(server.child, 'cpu', 'cpu')).cpu;
+  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/`, connections: CONNECTIONS, duration: seconds });
+  const after = (await request<{ cpu: NodeJS.CpuUsage }>(server.child, 'cpu', 'cpu')).cpu;
+  if (!record) return;
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  server.rps.push(result.requests.total / seconds);
+  server.p99.push(result.latency.p99);
+  const cpuUs = after.user + after.system - before.user - before.system;
+  server.cpuPerRequestUs.push(cpuUs / result.requests.total);
+}
+
+export async function bench(): Promise<Array<{ name: string; value: number; unit: string }>> {
+  let spansBytes = 0;
+  const receiver = http.createServer((req, res) => {
+    req.on('data', (c: Buffer) => (spansBytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const otlpUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+
+  const servers: Server[] = [];
+  for (const app of ['http', 'express']) {
+    servers.push(await startServer(app, 'none', 1, otlpUrl));
+    for (const rate of [1, 0.1]) for (const tracing of ['wiretrace', 'otel']) servers.push(await startServer(app, tracing, rate, otlpUrl));
+  }
+  const out: Array<{ name: string; value: number; unit: string }> = [];
+  try {
+    for (const s of servers) await load(s, 1, false);
+    for (let round = 0; round < ROUNDS; round++) for (const s of servers) await load(s, SECONDS, true);
+    for (const s of servers) {
+      const flushed = await request<{ counters?: Array<{ accepted: number; exported: number; dropped: Record<string, number> }> }>(s.child, 'flush', 'flushed');
+      const rps = median(s.rps);
+      out.push({ name: `${s.label}: requests/s`, value: rps, unit: 'req/s' });
+      out.push({ name: `${s.label}: p99 latency`, value: median(s.p99), unit: 'ms' });
+      out.push({ name: `${s.label}: server CPU per request`, value: median(s.cpuPerRequestUs), unit: 'µs' });
+      if (s.tracing !== 'none') {
+        const base = servers.find((b) => b.app === s.app && b.tracing === 'none');
+        if (base) {
+          out.push({ name: `${s.label}: cost per request (traced − untraced, from req/s)`, value: 1e6 / rps - 1e6 / median(base.rps), unit: 'µs' });
+          out.push({ name: `${s.label}: cost per request (server CPU)`, value: median(s.cpuPerRequestUs) - median(base.cpuPerRequestUs), unit: 'µs' });
+        }
+      }
+      for (const c of flushed.counters ?? []) {
+        const dropped = Object.values(c.dropped).reduce((a, b) => a + b, 0);
+        out.push({ name: `${s.label}: spans exported / dropped (counted)`, value: c.exported, unit: `exported, ${dropped} dropped ${JSON.stringify(c.dropped)}` });
+      }
+    }
+    out.push({ name: 'OTLP received at the loopback receiver', value: spansBytes / 1e6, unit: 'MB' });
+  } finally {
+    for (const s of servers) s.child.kill();
+    receiver.closeAllConnections();
+    receiver.close();
+  }
+  return out;
+}
