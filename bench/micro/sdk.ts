@@ -9,6 +9,7 @@
 // of the rounds: at saturation a single-threaded server's time per request.
 // The server's own CPU time per request is reported beside it.
 import http from 'node:http';
+import { EventEmitter } from 'node:events';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -71,6 +72,59 @@ async function load(server: Server, seconds: number, record: boolean): Promise<v
   server.cpuPerRequestUs.push(cpuUs / result.requests.total);
 }
 
+/**
+ * The SDK's own work per request, without network or contention on the
+ * result: the traced node:http listener called in a loop on request and
+ * response stand-ins, then every span flushed to the OTLP receiver (the
+ * protobuf encoding and the send are in the figure). Process CPU time, so
+ * a loaded machine stretches it less than wall time.
+ */
+export async function inProcess(otlpUrl: string): Promise<Array<{ name: string; value: number; unit: string }>> {
+  const sdk = await import('../../src/sdk/index.js');
+  const N = Number(process.env.BENCH_SDK_LOOP ?? 200_000);
+  const socket = { remoteAddress: '127.0.0.1', encrypted: false };
+  const hello = (_req: unknown, res: { statusCode: number }): void => {
+    res.statusCode = 200;
+  };
+  // Yields now and then, as a server between reads, so that the export queue sends batches as it would under load.
+  const run = async (listener: (req: http.IncomingMessage, res: http.ServerResponse) => unknown): Promise<number> => {
+    const started = process.cpuUsage();
+    for (let i = 0; i < N; i++) {
+      if ((i & 127) === 0) await new Promise((resolve) => setImmediate(resolve));
+      const req = { method: 'GET', url: '/users/42?x=1', headers: { host: 'localhost', 'user-agent': 'bench' }, socket } as unknown as http.IncomingMessage;
+      const res = Object.assign(new EventEmitter(), { req, statusCode: 0, writableFinished: true, getHeader: () => '5' }) as unknown as http.ServerResponse;
+      listener(req, res);
+      res.emit('close');
+    }
+    const used = process.cpuUsage(started);
+    return used.user + used.system;
+  };
+  const out: Array<{ name: string; value: number; unit: string }> = [];
+  const baseline: number[] = [];
+  for (let r = 0; r < 5; r++) baseline.push((await run(hello as never)) / N);
+  const base = median(baseline);
+  for (const rate of [1, 0.1]) {
+    const tracing = sdk.createTracing(
+      { enabled: true, serviceName: 'bench-loop', samplingRate: rate, exporters: [{ type: 'otlp-http', endpoint: otlpUrl }] },
+      { env: false },
+    );
+    const traced = sdk.traceHttp(hello as never);
+    const perRequest: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const started = process.cpuUsage();
+      await run(traced);
+      await tracing.forceFlush();
+      const used = process.cpuUsage(started);
+      perRequest.push((used.user + used.system) / N);
+    }
+    const [c] = tracing.exportCounters();
+    await tracing.shutdown();
+    const dropped = Object.values(c.dropped).reduce((a, b) => a + b, 0);
+    out.push({ name: `in-process SDK work per request at ${rate * 100}% (span, context, OTLP export; CPU)`, value: median(perRequest) - base, unit: `µs (${c.exported} spans exported, ${dropped} dropped)` });
+  }
+  return out;
+}
+
 export async function bench(): Promise<Array<{ name: string; value: number; unit: string }>> {
   let spansBytes = 0;
   const receiver = http.createServer((req, res) => {
@@ -108,6 +162,7 @@ export async function bench(): Promise<Array<{ name: string; value: number; unit
       }
     }
     out.push({ name: 'OTLP received at the loopback receiver', value: spansBytes / 1e6, unit: 'MB' });
+    out.push(...(await inProcess(otlpUrl)));
   } finally {
     for (const s of servers) s.child.kill();
     receiver.closeAllConnections();
