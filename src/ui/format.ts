@@ -56,7 +56,9 @@ export function niceTicks(totalUs: number, target = 5): number[] {
   if (!(totalUs > 0)) return [0];
   const raw = totalUs / target;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
+  // The 1-2-5 step whose tick count comes closest to the target.
+  let step = magnitude;
+  for (const m of [2, 5, 10]) if (Math.abs(totalUs / (m * magnitude) - target) < Math.abs(totalUs / step - target)) step = m * magnitude;
   const ticks: number[] = [];
   for (let t = 0; t <= totalUs + step * 1e-9; t += step) ticks.push(t);
   return ticks;

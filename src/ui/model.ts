@@ -1,4 +1,4 @@
-import type { KeyValue, LiveSummary, Span, Trace } from './api.js';
+import type { KeyValue, LiveSummary, Span, Trace } from './jaeger.js';
 
 /*
  * A Jaeger trace as the waterfall and the result list read it. Pure (no

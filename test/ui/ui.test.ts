@@ -107,6 +107,11 @@ function treeOrder(t: JaegerTrace): string[] {
   return out;
 }
 
+/** Waits until exactly `n` elements match (the page renders asynchronously). */
+async function rowCount(page: Page, selector: string, n: number): Promise<void> {
+  await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${n}`);
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
@@ -173,7 +178,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.goto(`${server?.base}/search?service=frontend`);
     await page.waitForSelector('a.trace-row');
     assert.equal(await page.textContent('#result-count'), '8 traces');
-    const shown = await page.$$eval('a.trace-row', (rows) => rows.map((r) => (r as HTMLElement).dataset.traceId));
+    const shown = await page.$$eval('a.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id')));
     assert.deepEqual(new Set(shown), new Set(expected.map((tr) => tr.traceID)));
     for (const tr of expected) {
       const row = page.locator(`a.trace-row[data-trace-id="${tr.traceID}"]`);
@@ -189,9 +194,9 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.selectOption('#f-service', 'payments');
     await page.click('#find');
     await page.waitForURL(/service=payments/);
-    await page.waitForFunction(() => document.querySelector('#result-count')?.textContent !== 'Searching…');
+    await page.waitForSelector('#result-count');
     const payments = await api<JaegerTrace[]>('/api/traces?service=payments&limit=20');
-    await page.waitForFunction((n) => document.querySelectorAll('a.trace-row').length === n, payments.length);
+    await rowCount(page, 'a.trace-row', payments.length);
     await page.close();
   });
 
@@ -205,7 +210,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     const page = await newPage(1400, 1100);
     await page.goto(`${server?.base}/trace/${full.traceID}`);
     await page.waitForSelector('.wf-row');
-    const rows = await page.$$eval('.wf-row', (els) => els.map((e) => ({ id: (e as HTMLElement).dataset.spanId, error: e.classList.contains('is-error'), level: Number(e.getAttribute('aria-level')) })));
+    const rows = await page.$$eval('.wf-row', (els) => els.map((e) => ({ id: e.getAttribute('data-span-id'), error: e.classList.contains('is-error'), level: Number(e.getAttribute('aria-level')) })));
     assert.equal(rows.length, full.spans.length, 'one row per span');
     assert.deepEqual(
       rows.map((r) => r.id),
@@ -218,7 +223,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     // Click a span: its attributes, as the API gives them.
     const target = full.spans.find((s) => isError(s) && full.processes[s.processID].serviceName === 'payments') ?? full.spans.find(isError)!;
     await page.click(`.wf-row[data-span-id="${target.spanID}"] .wf-op`);
-    await page.waitForFunction((id) => document.querySelector('.wf-row.is-selected')?.getAttribute('data-span-id') === id, target.spanID);
+    await page.waitForSelector(`.wf-row.is-selected[data-span-id="${target.spanID}"]`);
     const attributes = await page.$$eval('#detail-attributes tr', (trs) => trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td')?.textContent]));
     assert.deepEqual(
       attributes,
@@ -235,12 +240,12 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     const second = treeOrder(full)[1];
-    await page.waitForFunction((id) => document.querySelector('.wf-row.is-selected')?.getAttribute('data-span-id') === id, second);
+    await page.waitForSelector(`.wf-row.is-selected[data-span-id="${second}"]`);
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowLeft');
-    await page.waitForFunction(() => document.querySelectorAll('.wf-row').length === 1);
+    await rowCount(page, '.wf-row', 1);
     await page.keyboard.press('ArrowRight');
-    await page.waitForFunction((n) => document.querySelectorAll('.wf-row').length === n, full.spans.length);
+    await rowCount(page, '.wf-row', full.spans.length);
     await page.close();
   });
 
@@ -270,7 +275,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.click(`.map-edge[data-from="${edge.from}"][data-to="${edge.to}"] .edge-hit`, { force: true });
     await page.waitForURL(/\/search\?.*from=/);
     await page.waitForSelector('a.trace-row');
-    const listed = await page.$$eval('a.trace-row', (rows) => rows.map((r) => (r as HTMLElement).dataset.traceId as string));
+    const listed = await page.$$eval('a.trace-row', (rows) => rows.map((r) => r.getAttribute('data-trace-id') as string));
     assert.ok(listed.length > 0);
     for (const id of listed) {
       const [tr] = await api<JaegerTrace[]>(`/api/traces/${id}`);
@@ -291,7 +296,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.goto(`${server?.base}/search`);
     await page.waitForSelector('a.trace-row');
     await page.waitForSelector('.live-badge[data-state="open"]');
-    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await page.evaluate('window.sameDocument = true');
     const before = await page.$$eval('a.trace-row', (rows) => rows.length);
 
     // Spans made by the OpenTelemetry SDK and sent by the official OTLP/HTTP exporter.
@@ -314,7 +319,7 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
 
     const row = page.locator(`a.trace-row[data-trace-id="${traceId}"]`);
     await row.waitFor({ timeout: 10_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'no reload');
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'no reload');
     assert.equal(await page.$$eval('a.trace-row', (rows) => rows.length), before + 1);
     assert.match((await row.locator('.tr-title').textContent()) ?? '', /checkout-live: POST \/checkout/);
     assert.equal(await row.locator('.tr-spans').textContent(), '2 spans');
@@ -334,6 +339,44 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await page.$$eval('a.trace-row', (rows) => rows.length), 8);
     await provider.shutdown();
+    await page.close();
+  });
+
+  test('a trace of 3,000 spans: only the rows in view are in the page, and End reaches the last span', async (t) => {
+    if (!browserHandle) return t.skip('no browser');
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'fanout' }), spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const tracer = provider.getTracer('ui-test');
+    const root = tracer.startSpan('GET /batch', { kind: 1 });
+    const rootCtx = trace.setSpan(context.active(), root);
+    for (let i = 0; i < 100; i++) {
+      const group = tracer.startSpan(`group ${i}`, {}, rootCtx);
+      const groupCtx = trace.setSpan(context.active(), group);
+      for (let j = 0; j < 29; j++) tracer.startSpan(`item ${i}.${j}`, { kind: 2 }, groupCtx).end();
+      group.end();
+    }
+    root.end();
+    await provider.forceFlush();
+    const spans = memory.getFinishedSpans();
+    assert.equal(spans.length, 3001);
+    const exporter = new OTLPTraceExporter({ url: server?.otlpHttp });
+    await new Promise<void>((resolve, reject) => exporter.export(spans, (r) => (r.code === ExportResultCode.SUCCESS ? resolve() : reject(r.error))));
+    await exporter.shutdown();
+    await provider.shutdown();
+
+    const page = await newPage(1400, 900);
+    await page.goto(`${server?.base}/trace/${root.spanContext().traceId}`);
+    await page.waitForSelector('.wf-row');
+    assert.equal(await page.getAttribute('.wf-body', 'aria-rowcount'), '3001');
+    const inPage = await page.$$eval('.wf-row', (els) => els.length);
+    assert.ok(inPage < 120, `${inPage} rows in the DOM for 3001 spans`);
+    await page.focus('.wf-row[data-index="0"]');
+    await page.keyboard.press('End');
+    await page.waitForSelector('.wf-row[data-index="3000"]');
+    const [full] = await api<JaegerTrace[]>(`/api/traces/${root.spanContext().traceId}`);
+    assert.equal(await page.getAttribute('.wf-row[data-index="3000"]', 'data-span-id'), treeOrder(full)[3000]);
+    assert.equal(await page.evaluate('document.activeElement.dataset.index'), '3000', 'focus follows to the last row');
+    await shot(page, 'trace-large');
     await page.close();
   });
 

@@ -1,0 +1,99 @@
+/** The Jaeger query API's JSON model as the server answers it, and wiretrace's graph and live-feed shapes. Types only (no DOM): the Node tests read them too. */
+
+export type TagValue = string | number | boolean;
+
+export interface KeyValue {
+  key: string;
+  type: string;
+  value: TagValue;
+}
+
+export interface Reference {
+  refType: 'CHILD_OF' | 'FOLLOWS_FROM';
+  traceID: string;
+  spanID: string;
+}
+
+export interface Log {
+  timestamp: number;
+  fields: KeyValue[];
+}
+
+export interface Span {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: Reference[];
+  /** Epoch microseconds. */
+  startTime: number;
+  /** Microseconds. */
+  duration: number;
+  tags: KeyValue[];
+  logs: Log[];
+  processID: string;
+  warnings: string[] | null;
+  flags?: number;
+}
+
+export interface Process {
+  serviceName: string;
+  tags: KeyValue[];
+}
+
+export interface Trace {
+  traceID: string;
+  spans: Span[];
+  processes: Record<string, Process>;
+  warnings: string[] | null;
+}
+
+export interface Dependency {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/** The live feed's per-trace summary (server TraceSummary). */
+export interface LiveSummary {
+  traceId: string;
+  rootService: string;
+  rootName: string;
+  spanCount: number;
+  errorCount: number;
+  services: string[];
+  startUs: number;
+  durationUs: number;
+}
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface GraphNode {
+  id: string;
+  name: string;
+  kind: 'service' | 'database' | 'external';
+  requests: number;
+  errors: number;
+  latency: Latency;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  requests: number;
+  errors: number;
+  ratePerSecond: number;
+  latency: Latency;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface ServiceGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  window: { start: number; end: number };
+  unknownCallers: number;
+}
