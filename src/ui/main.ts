@@ -41,7 +41,7 @@ const app: App = {
   showError(target, err, retry) {
     clear(target);
     if (err instanceof ApiError && err.status === 401) {
-      target.append(tokenForm(retry));
+      target.append(tokenForm());
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
@@ -51,7 +51,7 @@ const app: App = {
   },
 };
 
-function tokenForm(retry?: () => void): HTMLElement {
+function tokenForm(): HTMLElement {
   const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', required: true });
   return h(
     'form',
@@ -61,8 +61,8 @@ function tokenForm(retry?: () => void): HTMLElement {
         e.preventDefault();
         setToken(input.value);
         live.restart();
-        if (retry) retry();
-        else render();
+        // The whole view again: whatever else it loaded (the service list, ...) was refused too.
+        render();
       },
     },
     h('label', { for: 'token' }, 'This server requires a bearer token'),

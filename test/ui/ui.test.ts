@@ -12,6 +12,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Page } from 'playwright-core';
 import { parse, stringify } from 'yaml';
+import { graphHandler } from '../../src/server/graph-endpoint.js';
+import { TraceServer } from '../../src/server/index.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/cli.js';
 
@@ -116,13 +118,13 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
-async function newPage(width = 1400, height = 1000): Promise<Page> {
+async function newPage(width = 1400, height = 1000, base = server?.base ?? ''): Promise<Page> {
   assert.ok(browserHandle);
   const page = await browserHandle.browser.newPage({ viewport: { width, height } });
   const external: string[] = [];
   const failures: string[] = [];
   page.on('request', (req) => {
-    if (!req.url().startsWith(server?.base ?? '') && !req.url().startsWith('data:')) external.push(req.url());
+    if (!req.url().startsWith(base) && !req.url().startsWith('data:')) external.push(req.url());
   });
   page.on('pageerror', (err) => failures.push(err.message));
   page.on('close', () => {
@@ -380,6 +382,43 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.close();
   });
 
+  test('a server with a bearer token: the UI asks for it once, then searches and listens live', async (t) => {
+    if (!browserHandle) return t.skip('no browser');
+    const guarded = await TraceServer.start({
+      host: '127.0.0.1',
+      ports: { otlpGrpc: -1, otlpHttp: -1, zipkin: -1, jaegerThrift: -1, query: 0 },
+      token: 's3cret',
+      limits: { maxSpans: 10_000, maxTraces: 1_000, maxAgeSeconds: 0 },
+      maxBodyBytes: 1 << 20,
+      uiDir,
+      apiRoutes: (store) => [graphHandler({ store })],
+    });
+    try {
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'vault' }), spanProcessors: [new SimpleSpanProcessor(memory)] });
+      provider.getTracer('ui-test').startSpan('GET /secret', { kind: 1 }).end();
+      guarded.addReadableSpans(memory.getFinishedSpans());
+      const base = `http://127.0.0.1:${guarded.ports().query}`;
+      const page = await newPage(1000, 700, base);
+      await page.goto(`${base}/search`);
+      await page.waitForSelector('form.token-form');
+      await shot(page, 'token');
+      await page.fill('#token', 's3cret');
+      await page.click('form.token-form button');
+      await page.waitForSelector('a.trace-row');
+      assert.match((await page.textContent('a.trace-row .tr-title')) ?? '', /vault: GET \/secret/);
+      await page.waitForSelector('#f-service option[value="vault"]', { state: 'attached' });
+      await page.waitForSelector('.live-badge[data-state="open"]');
+      provider.getTracer('ui-test').startSpan('GET /another', { kind: 1 }).end();
+      guarded.addReadableSpans(memory.getFinishedSpans().slice(-1));
+      await rowCount(page, 'a.trace-row', 2);
+      await page.close();
+      await provider.shutdown();
+    } finally {
+      await guarded.close();
+    }
+  });
+
   test('narrow window and empty states read well', async (t) => {
     if (!browserHandle) return t.skip('no browser');
     const page = await newPage(700, 900);
@@ -387,6 +426,10 @@ describe('web UI in Chromium against `analyze demo.pcap --serve`', () => {
     await page.waitForSelector('.empty');
     assert.equal(await page.textContent('#result-count'), '0 traces');
     await shot(page, 'search-empty-narrow');
+    const [first] = await api<JaegerTrace[]>('/api/traces?service=payments&limit=1');
+    await page.goto(`${server?.base}/trace/${first.traceID}`);
+    await page.waitForSelector('.wf-row');
+    await shot(page, 'trace-narrow');
     await page.goto(`${server?.base}/trace/0123456789abcdef0123456789abcdef`);
     await page.waitForSelector('.notice-error');
     assert.match((await page.textContent('.notice-error')) ?? '', /Trace not found: 0123456789abcdef0123456789abcdef is not in the store/);
