@@ -68,7 +68,7 @@ export const configSchema = z
         /** The OTEL_TRACES_SAMPLER names. */
         sampler: z
           .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
-          .default('parentbased_always_on'),
+          .default('always_on'),
         /** Fraction of traces kept by the ratio samplers, as OpenTelemetry's TraceIdRatioBased decides it. */
         ratio: z.number().min(0).max(1).default(1),
         /** Keep a trace holding an error span whatever the sampler says (marked as kept by rule). */

@@ -66,7 +66,7 @@ describe('precedence: default < config file < environment < flags', () => {
     { kind: 'integer (generated flag)', path: 'capture.snaplen', yaml: 'capture: { snaplen: 100 }', env: { WIRETRACE_CAPTURE_SNAPLEN: '200' }, argv: ['--capture-snaplen', '300'], values: [262_144, 100, 200, 300] },
     { kind: 'boolean', path: 'capture.processEnrichment', yaml: 'capture: { processEnrichment: false }', env: { WIRETRACE_CAPTURE_PROCESS_ENRICHMENT: 'true' }, argv: ['--no-capture-process-enrichment'], values: [true, false, true, false] },
     { kind: 'string', path: 'capture.interface', yaml: 'capture: { interface: eth0 }', env: { WIRETRACE_CAPTURE_INTERFACE: 'eth1' }, argv: ['--capture-interface', 'lo'], values: ['any', 'eth0', 'eth1', 'lo'] },
-    { kind: 'enum', path: 'sampling.sampler', yaml: 'sampling: { sampler: always_off }', env: { OTEL_TRACES_SAMPLER: 'traceidratio' }, argv: ['--sampler', 'always_on'], values: ['parentbased_always_on', 'always_off', 'traceidratio', 'always_on'] },
+    { kind: 'enum', path: 'sampling.sampler', yaml: 'sampling: { sampler: always_off }', env: { OTEL_TRACES_SAMPLER: 'traceidratio' }, argv: ['--sampler', 'parentbased_always_on'], values: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on'] },
     { kind: 'list', path: 'routes', yaml: 'routes: ["/a/:id"]', env: { WIRETRACE_ROUTES: '/b/:id, /c/*' }, argv: ['--route', '/d/:id'], values: [[], ['/a/:id'], ['/b/:id', '/c/*'], ['/d/:id']] },
     { kind: 'list of numbers', path: 'filters.excludePorts', yaml: 'filters: { excludePorts: [22] }', env: { WIRETRACE_FILTERS_EXCLUDE_PORTS: '23,24' }, argv: ['--exclude-port', '25'], values: [[], [22], [23, 24], [25]] },
     {
