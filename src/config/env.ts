@@ -36,6 +36,8 @@ export const CONFIG_ENV: readonly ConfigEnvVar[] = SETTINGS.map((setting) => ({
 
 /** WIRETRACE_* variables that are not settings (read elsewhere), so not "unknown". */
 export const NON_SETTING_ENV = new Set(['WIRETRACE_DEBUG']);
+/** The SDK's own variables (src/sdk/env.ts): an agent sharing a shell or pod with an instrumented service ignores them. */
+export const SDK_ENV_PREFIX = 'WIRETRACE_SDK_';
 
 /** The OpenTelemetry variables honoured, and what each sets. */
 export const OTEL_ENV: ReadonlyArray<{ name: string; sets: string }> = [
@@ -152,7 +154,7 @@ export function envToLayer(env: NodeJS.ProcessEnv, below: ConfigLayer[] = []): C
   readExporters(r, below);
   const known = new Set(CONFIG_ENV.map((row) => row.name));
   for (const name of r.names()) {
-    if (!name.startsWith('WIRETRACE_') || known.has(name) || NON_SETTING_ENV.has(name)) continue;
+    if (!name.startsWith('WIRETRACE_') || known.has(name) || NON_SETTING_ENV.has(name) || name.startsWith(SDK_ENV_PREFIX)) continue;
     r.problems.push({ where: `environment variable ${name}`, value: undefined, expected: 'a setting', message: `unknown setting${closest(name, [...known])}; \`wiretrace config --settings\` lists them` });
   }
   return { source: { kind: 'env', name: 'environment' }, values: r.values, origins: r.origins, raw: r.raw, problems: r.problems };

@@ -97,6 +97,11 @@ describe('precedence: default < config file < environment < flags', () => {
     assert.equal(origins.get('limits.maxConnections')?.short, 'default');
   });
 
+  test("the SDK's WIRETRACE_SDK_* variables are not the agent's and do not trouble it", () => {
+    const c = load({ env: { WIRETRACE_SDK_SERVICE_NAME: 'checkout', WIRETRACE_SDK_ENABLED: 'true', WIRETRACE_SPANS_TIMEOUT_SECONDS: '7' } });
+    assert.equal(c.config.spans.timeoutSeconds, 7);
+  });
+
   test('WIRETRACE_* wins over the OTEL_* variable for the same setting', () => {
     const c = load({ env: { OTEL_TRACES_SAMPLER: 'always_off', WIRETRACE_SAMPLING_SAMPLER: 'traceidratio' } });
     assert.equal(c.config.sampling.sampler, 'traceidratio');
