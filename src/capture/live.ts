@@ -118,7 +118,8 @@ export class LiveCapture {
   static async start(options: LiveCaptureOptions): Promise<LiveCapture> {
     let child: ChildProcessByStdio<null, Readable, Readable>;
     try {
-      child = spawn(options.tcpdumpPath, tcpdumpArguments(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group: a terminal's Ctrl-C reaches wiretrace only, which stops tcpdump once, in order.
+      child = spawn(options.tcpdumpPath, tcpdumpArguments(options), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     } catch (e) {
       throw notInstalled(options.tcpdumpPath, e);
     }
@@ -174,6 +175,11 @@ export class LiveCapture {
     if (this.#stopping || this.#exitCode !== undefined) return;
     this.#stopping = true;
     this.#child.kill('SIGINT');
+  }
+
+  /** Ends tcpdump without waiting for it to flush (wiretrace is leaving at once). */
+  kill(): void {
+    if (this.#exitCode === undefined) this.#child.kill('SIGKILL');
   }
 
   /** Whether tcpdump ended because it was asked to (rather than on its own). */

@@ -33,7 +33,10 @@ export function registerCapture(program: Command): void {
     // every sink. A second one: leave at once.
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) process.exit(SIGNAL_EXIT[signal] ?? 1);
+      if (signalled) {
+        live.kill();
+        process.exit(SIGNAL_EXIT[signal] ?? 1);
+      }
       signalled = true;
       live.stop();
     };
