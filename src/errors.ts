@@ -10,6 +10,7 @@ export const ErrorCodes = {
   WT_ERR_NOT_A_CAPTURE: { exitCode: 2, title: 'not a pcap or pcapng capture' },
   WT_ERR_CAPTURE_CORRUPT: { exitCode: 2, title: 'capture is corrupt' },
   WT_ERR_CONFIG: { exitCode: 2, title: 'invalid configuration' },
+  WT_ERR_CAPTURE_UNAVAILABLE: { exitCode: 2, title: 'live capture cannot start' },
   WT_ERR_OUTPUT: { exitCode: 1, title: 'cannot write output' },
   WT_ERR_INTERNAL: { exitCode: 1, title: 'internal error' },
 } as const;

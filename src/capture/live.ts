@@ -64,23 +64,23 @@ export function tcpdumpFailure(options: Pick<LiveCaptureOptions, 'interface' | '
   const all = said.join(' ');
   if (/permission|not permitted|EPERM|Operation not permitted/i.test(all)) {
     return new WiretraceError(
-      'WT_ERR_USAGE',
+      'WT_ERR_CAPTURE_UNAVAILABLE',
       `not permitted to capture on ${options.interface} (${first}): run as root, or give tcpdump CAP_NET_RAW and CAP_NET_ADMIN: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v ${options.tcpdumpPath})`,
     );
   }
   if (/No such device|doesn't exist|no suitable device/i.test(all)) {
-    return new WiretraceError('WT_ERR_USAGE', `no such interface ${JSON.stringify(options.interface)} (tcpdump: ${first}); tcpdump -D lists the interfaces`);
+    return new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `no such interface ${JSON.stringify(options.interface)} (tcpdump: ${first}); tcpdump -D lists the interfaces`);
   }
   if (/filter expression|syntax error|parse filter/i.test(all)) {
-    return new WiretraceError('WT_ERR_USAGE', `invalid capture filter ${JSON.stringify(options.filter)}: tcpdump: ${first}`);
+    return new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `invalid capture filter ${JSON.stringify(options.filter)}: tcpdump: ${first}`);
   }
   const why = first.length > 0 ? `tcpdump: ${first}` : `tcpdump exited with status ${exitCode ?? 'unknown'} and said nothing`;
-  return new WiretraceError('WT_ERR_USAGE', `live capture on ${options.interface} failed: ${why}`);
+  return new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `live capture on ${options.interface} failed: ${why}`);
 }
 
 function notInstalled(path: string, cause: unknown): WiretraceError {
   return new WiretraceError(
-    'WT_ERR_USAGE',
+    'WT_ERR_CAPTURE_UNAVAILABLE',
     `live capture needs tcpdump, and ${JSON.stringify(path)} was not found: install it (apt-get install tcpdump, dnf install tcpdump, apk add tcpdump) or set capture.tcpdumpPath`,
     { cause },
   );
@@ -127,7 +127,7 @@ export class LiveCapture {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new WiretraceError('WT_ERR_USAGE', `tcpdump did not start listening on ${options.interface} within ${Math.round((options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000)} s`));
+        reject(new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `tcpdump did not start listening on ${options.interface} within ${Math.round((options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000)} s`));
       }, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
       const onData = (): void => {
         if (capture.#stderr.includes('listening on')) {
@@ -137,7 +137,7 @@ export class LiveCapture {
       };
       const onError = (e: NodeJS.ErrnoException): void => {
         cleanup();
-        reject(e.code === 'ENOENT' || e.code === 'EACCES' ? notInstalled(options.tcpdumpPath, e) : new WiretraceError('WT_ERR_USAGE', `cannot run ${options.tcpdumpPath}: ${e.message}`, { cause: e }));
+        reject(e.code === 'ENOENT' || e.code === 'EACCES' ? notInstalled(options.tcpdumpPath, e) : new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `cannot run ${options.tcpdumpPath}: ${e.message}`, { cause: e }));
       };
       const cleanup = (): void => {
         clearTimeout(timer);

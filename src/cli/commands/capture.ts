@@ -64,7 +64,7 @@ export function registerCapture(program: Command): void {
     const code = await live.exited();
     if (!live.stopped && code !== 0) {
       const said = live.messages().join(' ').replace(/^tcpdump:\s*/, '');
-      throw new WiretraceError('WT_ERR_USAGE', `tcpdump stopped on its own (status ${code ?? 'unknown'}): ${said || 'no message'}`);
+      throw new WiretraceError('WT_ERR_CAPTURE_UNAVAILABLE', `tcpdump stopped on its own (status ${code ?? 'unknown'}): ${said || 'no message'}`);
     }
   });
 }
