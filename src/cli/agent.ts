@@ -123,7 +123,10 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
   };
 
   let capture;
-  log.info({ exporters: exporterCounters().map((e) => e.exporter) }, 'capture started');
+  // A live capture runs for hours: its start and end belong in the log. A
+  // file's analysis ends with the summary, which says all of it already.
+  const lifecycle = stopsOnSignals ? log.info.bind(log) : log.debug.bind(log);
+  lifecycle({ exporters: exporterCounters().map((e) => e.exporter) }, 'capture started');
   try {
     ({ capture } = await analyze(source, { ...pipeline, config, stats, onSpans, onProgress: (bytes) => progress.update(bytes), onPipeline: observation.onPipeline }));
   } catch (error) {
@@ -133,7 +136,7 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
   } finally {
     progress.finish();
   }
-  log.info({ packets: stats.packets, bytes: stats.bytes, spans: stats.spans.get('emitted') }, 'capture ended');
+  lifecycle({ packets: stats.packets, bytes: stats.bytes, spans: stats.spans.get('emitted') }, 'capture ended');
   await exporter?.shutdown();
   if (exporters) {
     await exporters.fanout.shutdown(SHUTDOWN_DEADLINE_MS);

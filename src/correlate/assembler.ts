@@ -73,6 +73,8 @@ export class TraceAssembler implements ExchangeSink {
   #announced = false;
   /** Decided exchanges, and candidates no call waits on any more: their trees may now be final. */
   readonly #ready: HeldExchange[] = [];
+  /** Exchanges since the undecided heaps were last compacted. */
+  #sinceCompaction = 0;
   /** Undecided held calls by calling host, earliest start first. */
   readonly #undecided = new Map<string, MinHeap<HeldExchange>>();
   /** Propagated parent ids already given to a CLIENT span, oldest first. */
@@ -313,7 +315,17 @@ export class TraceAssembler implements ExchangeSink {
       }
       this.#stats.drops.add('max-held-exchanges', this.#emitTree(root));
     }
-    if (this.#deadlines.size > 2 * this.#maxHeld + 1024) this.#deadlines.retain((h) => !h.decided);
+    // Exchanges decided early stay in these heaps until their turn comes; compact
+    // relative to what is really held, so memory follows the traffic in flight,
+    // not the link window.
+    if (this.#deadlines.size > 2 * this.#held + 1024) this.#deadlines.retain((h) => !h.decided);
+    if (++this.#sinceCompaction > 2 * this.#held + 1024) {
+      this.#sinceCompaction = 0;
+      for (const [host, heap] of this.#undecided) {
+        heap.retain((h) => !h.decided);
+        if (heap.size === 0) this.#undecided.delete(host);
+      }
+    }
   }
 
   // ── emission ──
@@ -393,9 +405,8 @@ export class TraceAssembler implements ExchangeSink {
 
     let serverParent: { spanId: string; isRemote: boolean } | undefined;
     if (this.#clientSpans) {
-      let clientSpanId = h.ids.clientSpanId;
       // Keyed by the parent id alone: two traces sharing a random 64-bit id is not a case to pay for.
-      if (context !== undefined && this.#claim(context.parentSpanId)) clientSpanId = context.parentSpanId;
+      const clientSpanId = context !== undefined && this.#claim(context.parentSpanId) ? context.parentSpanId : h.ids.clientSpanId;
       serverParent = { spanId: clientSpanId, isRemote: true };
 
       const identity: ServiceIdentity = this.#namer.callerIdentity(

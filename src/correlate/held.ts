@@ -221,6 +221,20 @@ export class MinHeap<T> {
     return this.#items.length > 0 ? this.#keys[0] : Infinity;
   }
 
+  /** Drops the entries `keep` rejects, keeping the order of the rest. */
+  retain(keep: (item: T) => boolean): void {
+    const entries: [T, number, number][] = [];
+    for (let i = 0; i < this.#items.length; i++) if (keep(this.#items[i])) entries.push([this.#items[i], this.#keys[i], this.#seqs[i]]);
+    entries.sort((a, b) => a[1] - b[1] || a[2] - b[2]);
+    // A sorted array is a valid heap.
+    this.#items.length = this.#keys.length = this.#seqs.length = 0;
+    for (const [item, key, seq] of entries) {
+      this.#items.push(item);
+      this.#keys.push(key);
+      this.#seqs.push(seq);
+    }
+  }
+
   pop(): T | undefined {
     const n = this.#items.length;
     if (n === 0) return undefined;
@@ -260,7 +274,11 @@ export class OpenRequests {
 
   /** Returns whether the request was open. */
   delete(request: object): boolean {
-    return this.#open.delete(request);
+    const was = this.#open.delete(request);
+    // Answered requests leave the heap lazily; behind one that stays open they
+    // would pile up (and keep their requests alive), so compact now and then.
+    if (this.#byStart.size > 2 * this.#open.size + 1024) this.#byStart.retain((r) => this.#open.has(r));
+    return was;
   }
 
   get size(): number {

@@ -1,14 +1,14 @@
 /** Ids for the spans of one exchange that the wire does not reveal. */
 export interface DerivedIds {
   /** Trace id used when neither the exchange nor its tree carries one. */
-  traceId: string;
-  serverSpanId: string;
-  clientSpanId: string;
+  readonly traceId: string;
+  readonly serverSpanId: string;
+  readonly clientSpanId: string;
 }
 
 /** Distinct odd seeds, one per 32-bit lane of the 256 bits derived. */
 const SEEDS = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646c, 0xfd7046c5, 0xb55a4f09];
-const lanes = new Uint32Array(8);
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** The murmur3 finaliser: every input bit affects every output bit. */
 function fmix32(h: number): number {
@@ -21,7 +21,42 @@ function fmix32(h: number): number {
 }
 
 function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return HEX[n >>> 24] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
+}
+
+/** Hex of consecutive lanes; an all-zero id is invalid in OpenTelemetry, and unlikely is not impossible. */
+function idFrom(lanes: Uint32Array, first: number, count: number): string {
+  let text = '';
+  let any = 0;
+  for (let i = first; i < first + count; i++) {
+    text += hex8(lanes[i]);
+    any |= lanes[i];
+  }
+  return any === 0 ? `${text.slice(0, -1)}1` : text;
+}
+
+/** Lanes computed once; each id formatted only when asked for (with context, only the server span id is). */
+class LazyIds implements DerivedIds {
+  readonly #lanes: Uint32Array;
+  #traceId: string | undefined;
+  #serverSpanId: string | undefined;
+  #clientSpanId: string | undefined;
+
+  constructor(lanes: Uint32Array) {
+    this.#lanes = lanes;
+  }
+
+  get traceId(): string {
+    return (this.#traceId ??= idFrom(this.#lanes, 0, 4));
+  }
+
+  get serverSpanId(): string {
+    return (this.#serverSpanId ??= idFrom(this.#lanes, 4, 2));
+  }
+
+  get clientSpanId(): string {
+    return (this.#clientSpanId ??= idFrom(this.#lanes, 6, 2));
+  }
 }
 
 /**
@@ -32,6 +67,7 @@ function hex8(n: number): string {
  * fraction of a cryptographic digest on this per-exchange path.
  */
 export function deriveExchangeIds(connectionId: string, sequence: number): DerivedIds {
+  const lanes = new Uint32Array(8);
   for (let lane = 0; lane < 8; lane++) {
     let h = SEEDS[lane];
     for (let i = 0; i < connectionId.length; i++) {
@@ -42,14 +78,5 @@ export function deriveExchangeIds(connectionId: string, sequence: number): Deriv
     h = Math.imul(h ^ Math.floor(sequence / 0x100000000), 0x85ebca6b);
     lanes[lane] = fmix32(h ^ (connectionId.length + lane));
   }
-  return {
-    traceId: nonZero(hex8(lanes[0]) + hex8(lanes[1]) + hex8(lanes[2]) + hex8(lanes[3])),
-    serverSpanId: nonZero(hex8(lanes[4]) + hex8(lanes[5])),
-    clientSpanId: nonZero(hex8(lanes[6]) + hex8(lanes[7])),
-  };
-}
-
-/** An all-zero id is invalid in OpenTelemetry; unlikely is not impossible. */
-function nonZero(id: string): string {
-  return /^0+$/.test(id) ? `${id.slice(0, -1)}1` : id;
+  return new LazyIds(lanes);
 }
