@@ -44,7 +44,7 @@ describe('wiretrace analyze --metrics-port', () => {
   test('while the capture is still being read from stdin: /metrics shows what has been read, /healthz is ok; the server goes away with the process', async () => {
     const expected = await analyzeFile(DEMO);
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'analyze', '-', '--metrics-port', String(port), '--metrics-host', '127.0.0.2', '-o', join(dir, 'spans.jsonl'), '--summary', 'json'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'analyze', '-', '--metrics-port', String(port), '--metrics-host', '127.0.0.2', '--log-level', 'debug', '-o', join(dir, 'spans.jsonl'), '--summary', 'json'], {
       cwd: repoRoot,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -89,17 +89,19 @@ describe('wiretrace analyze --metrics-port', () => {
     }
   });
 
-  test('--log-level warn keeps the log quiet on a clean run; the summary is not a log line', async () => {
-    const r = await runCli(['analyze', DEMO, '-o', join(dir, 'quiet.jsonl'), '--log-level', 'warn']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(logRecords(r.stderr), []);
-    assert.match(r.stderr, /^wiretrace: \d+ packets/m);
+  test('a clean analysis of a file logs nothing at the default level: the summary says it all, and is not a log line', async () => {
+    for (const level of [[], ['--log-level', 'warn']]) {
+      const r = await runCli(['analyze', DEMO, '-o', join(dir, 'quiet.jsonl'), ...level]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(logRecords(r.stderr), []);
+      assert.match(r.stderr, /^wiretrace: \d+ packets/);
+    }
   });
 
-  test('--log-format pretty: readable lines', async () => {
-    const r = await runCli(['analyze', DEMO, '-o', join(dir, 'pretty.jsonl'), '--log-format', 'pretty']);
+  test('--log-format pretty: readable lines (a file analysis logs its start at debug level)', async () => {
+    const r = await runCli(['analyze', DEMO, '-o', join(dir, 'pretty.jsonl'), '--log-format', 'pretty', '--log-level', 'debug']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: capture started/m);
+    assert.match(r.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] DEBUG: capture started/m);
     assert.deepEqual(logRecords(r.stderr), []);
   });
 
