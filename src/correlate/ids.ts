@@ -1,3 +1,5 @@
+import { mix32 } from '../net/tcp/hash.js';
+
 /** Ids for the spans of one exchange that the wire does not reveal. */
 export interface DerivedIds {
   /** Trace id used when neither the exchange nor its tree carries one. */
@@ -9,16 +11,6 @@ export interface DerivedIds {
 /** Distinct odd seeds, one per 32-bit lane of the 256 bits derived. */
 const SEEDS = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646c, 0xfd7046c5, 0xb55a4f09];
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** The murmur3 finaliser: every input bit affects every output bit. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function hex8(n: number): string {
   return HEX[n >>> 24] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
@@ -63,7 +55,7 @@ class LazyIds implements DerivedIds {
  * Derived from what identifies the exchange in the capture (connection id and
  * position on the connection), so analysing the same capture twice yields
  * the same ids. These ids need to be unique and stable, not secret: eight
- * seeded 32-bit lanes of a multiply-rotate hash, each finalised, cost a
+ * seeded 32-bit lanes of a multiply-rotate hash, each finalised with the murmur3 mix the TCP table uses, cost a
  * fraction of a cryptographic digest on this per-exchange path.
  */
 export function deriveExchangeIds(connectionId: string, sequence: number): DerivedIds {
@@ -76,7 +68,7 @@ export function deriveExchangeIds(connectionId: string, sequence: number): Deriv
     }
     h = Math.imul(h ^ sequence, 0x9e3779b1);
     h = Math.imul(h ^ Math.floor(sequence / 0x100000000), 0x85ebca6b);
-    lanes[lane] = fmix32(h ^ (connectionId.length + lane));
+    lanes[lane] = mix32(h ^ (connectionId.length + lane));
   }
   return new LazyIds(lanes);
 }
