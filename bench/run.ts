@@ -111,8 +111,12 @@ async function micro(): Promise<void> {
 }
 
 console.log(`wiretrace bench · node ${process.version} · one core per process\n`);
-console.log('micro-benchmarks (medians):');
-await micro();
+if (process.env.BENCH_SKIP_MICRO === '1') {
+  console.log('micro-benchmarks skipped (BENCH_SKIP_MICRO=1)');
+} else {
+  console.log('micro-benchmarks (medians):');
+  await micro();
+}
 console.log('\nend to end (capture file → spans):');
 const small = ensureCapture(`load-${SMALL_MB}-mtu1500.pcap`, SMALL_MB);
 const large = ensureCapture(`load-${LARGE_MB}-mtu1500.pcap`, LARGE_MB);
