@@ -140,30 +140,20 @@ export class Http1DirectionParser {
         case S_HEAD:
           pos = this.#readHead(buf, pos, end, sec, nsec);
           break;
-        case S_BODY_LENGTH: {
-          const avail = end - pos;
-          const n = avail < this.#remaining ? avail : this.#remaining;
-          (this.#message as HttpRequest | HttpResponse).bodySize += n;
-          this.#remaining -= n;
-          pos += n;
+        case S_BODY_LENGTH:
+          pos += this.#takeBody(end - pos);
           if (this.#remaining === 0) this.#finish(sec, nsec);
           break;
-        }
         case S_CHUNK_SIZE:
           pos = this.#readChunkSize(buf, pos, end, sec, nsec);
           break;
-        case S_CHUNK_DATA: {
-          const avail = end - pos;
-          const n = avail < this.#remaining ? avail : this.#remaining;
-          (this.#message as HttpRequest | HttpResponse).bodySize += n;
-          this.#remaining -= n;
-          pos += n;
+        case S_CHUNK_DATA:
+          pos += this.#takeBody(end - pos);
           if (this.#remaining === 0) {
             this.#state = S_CHUNK_CRLF;
             this.#crSeen = false;
           }
           break;
-        }
         case S_CHUNK_CRLF:
           pos = this.#readChunkDataEnd(buf, pos, sec, nsec);
           break;
@@ -287,6 +277,14 @@ export class Http1DirectionParser {
   }
 
   // ---- header blocks ----------------------------------------------------
+
+  /** Counts up to `avail` bytes of the current body (sized, never copied); returns how many it took. */
+  #takeBody(avail: number): number {
+    const n = avail < this.#remaining ? avail : this.#remaining;
+    (this.#message as HttpRequest | HttpResponse).bodySize += n;
+    this.#remaining -= n;
+    return n;
+  }
 
   #readHead(buf: Buffer, pos: number, end: number, sec: number, nsec: number): number {
     if (!this.#headStarted) {
