@@ -72,13 +72,14 @@ function startServerSpan(inst: Instrumentation, req: IncomingMessage, res: Serve
   if (span.isRecording()) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    span.setAttribute('http.request.method', method);
-    span.setAttribute('url.path', q === -1 ? url : url.slice(0, q));
-    span.setAttribute('url.scheme', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
-    const peer = req.socket.remoteAddress;
-    if (peer !== undefined) span.setAttribute('network.peer.address', peer);
-    const ua = req.headers['user-agent'];
-    if (ua !== undefined) span.setAttribute('user_agent.original', ua);
+    // One literal of fixed shape: the span skips the undefined ones, and the for-in over it stays on V8's fast path.
+    span.setAttributes({
+      'http.request.method': method,
+      'url.path': q === -1 ? url : url.slice(0, q),
+      'url.scheme': (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      'network.peer.address': req.socket.remoteAddress,
+      'user_agent.original': req.headers['user-agent'],
+    });
     res.on('close', onClose);
   }
   return state;
