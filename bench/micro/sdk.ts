@@ -19,6 +19,12 @@ const here = new URL('.', import.meta.url).pathname;
 const SECONDS = Number(process.env.BENCH_SDK_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
+/**
+ * Requests per measured load for the server-CPU figures: a fixed count, so
+ * that each server does the same work whatever else the machine runs; 0
+ * measures by duration (BENCH_SDK_SECONDS) only.
+ */
+const REQUESTS = Number(process.env.BENCH_SDK_REQUESTS ?? 0);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,6 +42,7 @@ interface Server {
   rps: number[];
   p99: number[];
   cpuPerRequestUs: number[];
+  userPerRequestUs: number[];
 }
 
 function request<T>(child: ChildProcess, type: string, key: string): Promise<T> {
@@ -57,19 +64,22 @@ async function startServer(app: string, tracing: string, rate: number, otlpUrl: 
     child.once('exit', (code) => reject(new Error(`bench server ${app}/${tracing} exited with ${code}`)));
   });
   const label = tracing === 'none' ? `${app} untraced` : `${app} ${tracing === 'otel' ? 'OpenTelemetry http instrumentation' : 'wiretrace SDK'} ${rate * 100}%`;
-  return { label, app, tracing, rate, child, port, rps: [], p99: [], cpuPerRequestUs: [] };
+  return { label, app, tracing, rate, child, port, rps: [], p99: [], cpuPerRequestUs: [], userPerRequestUs: [] };
 }
 
 async function load(server: Server, seconds: number, record: boolean): Promise<void> {
   const before = (await request<{ cpu: NodeJS.CpuUsage }>(server.child, 'cpu', 'cpu')).cpu;
-  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/`, connections: CONNECTIONS, duration: seconds });
+  const byCount = REQUESTS > 0 && record;
+  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/`, connections: CONNECTIONS, ...(byCount ? { amount: REQUESTS } : { duration: seconds }) });
   const after = (await request<{ cpu: NodeJS.CpuUsage }>(server.child, 'cpu', 'cpu')).cpu;
   if (!record) return;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  server.rps.push(result.requests.total / seconds);
+  // autocannon ends a counted run on its one-second tick, so the elapsed time is whole seconds: its per-second average is the rate then.
+  server.rps.push(byCount ? result.requests.average : result.requests.total / seconds);
   server.p99.push(result.latency.p99);
   const cpuUs = after.user + after.system - before.user - before.system;
   server.cpuPerRequestUs.push(cpuUs / result.requests.total);
+  server.userPerRequestUs.push((after.user - before.user) / result.requests.total);
 }
 
 /**
@@ -103,6 +113,15 @@ export async function inProcess(otlpUrl: string): Promise<Array<{ name: string; 
   const baseline: number[] = [];
   for (let r = 0; r < 5; r++) baseline.push((await run(hello as never)) / N);
   const base = median(baseline);
+  // Without an exporter the figure is the span and context work alone; the difference to the OTLP one is the export (protobuf encoding, send).
+  for (const rate of [1, 0.1]) {
+    const tracing = sdk.createTracing({ enabled: true, serviceName: 'bench-loop', samplingRate: rate, exporters: ['none'] }, { env: false });
+    const traced = sdk.traceHttp(hello as never);
+    const perRequest: number[] = [];
+    for (let r = 0; r < 5; r++) perRequest.push((await run(traced)) / N);
+    await tracing.shutdown();
+    out.push({ name: `in-process SDK work per request at ${rate * 100}% without export (span, context; CPU)`, value: median(perRequest) - base, unit: 'µs' });
+  }
   for (const rate of [1, 0.1]) {
     const tracing = sdk.createTracing(
       { enabled: true, serviceName: 'bench-loop', samplingRate: rate, exporters: [{ type: 'otlp-http', endpoint: otlpUrl }] },
@@ -149,11 +168,13 @@ export async function bench(): Promise<Array<{ name: string; value: number; unit
       out.push({ name: `${s.label}: requests/s`, value: rps, unit: 'req/s' });
       out.push({ name: `${s.label}: p99 latency`, value: median(s.p99), unit: 'ms' });
       out.push({ name: `${s.label}: server CPU per request`, value: median(s.cpuPerRequestUs), unit: 'µs' });
+      out.push({ name: `${s.label}: server user-mode CPU per request`, value: median(s.userPerRequestUs), unit: 'µs' });
       if (s.tracing !== 'none') {
         const base = servers.find((b) => b.app === s.app && b.tracing === 'none');
         if (base) {
           out.push({ name: `${s.label}: cost per request (traced − untraced, from req/s)`, value: 1e6 / rps - 1e6 / median(base.rps), unit: 'µs' });
           out.push({ name: `${s.label}: cost per request (server CPU)`, value: median(s.cpuPerRequestUs) - median(base.cpuPerRequestUs), unit: 'µs' });
+          out.push({ name: `${s.label}: cost per request (server user-mode CPU)`, value: median(s.userPerRequestUs) - median(base.userPerRequestUs), unit: 'µs' });
         }
       }
       for (const c of flushed.counters ?? []) {
