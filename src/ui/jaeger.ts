@@ -65,35 +65,6 @@ export interface LiveSummary {
   durationUs: number;
 }
 
-export interface Latency {
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
-export interface GraphNode {
-  id: string;
-  name: string;
-  kind: 'service' | 'database' | 'external';
-  requests: number;
-  errors: number;
-  latency: Latency;
-}
-
-export interface GraphEdge {
-  from: string;
-  to: string;
-  requests: number;
-  errors: number;
-  ratePerSecond: number;
-  latency: Latency;
-  bytesSent: number;
-  bytesReceived: number;
-}
-
-export interface ServiceGraph {
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-  window: { start: number; end: number };
-  unknownCallers: number;
-}
+// The service graph is the one src/graph builds and /api/graph serves as is:
+// its types are imported (erased when bundled), so the two cannot drift.
+export type { LatencySummary as Latency, GraphNode, GraphEdge, ServiceGraph } from '../graph/types.js';

@@ -291,5 +291,6 @@ function graphOfDependencies(deps: Dependency[]): ServiceGraph {
     edges: deps.map((d) => ({ from: d.parent, to: d.child, requests: d.callCount, errors: 0, ratePerSecond: 0, latency: zero, bytesSent: 0, bytesReceived: 0 })),
     window: { start: 0, end: 0 },
     unknownCallers: 0,
+    dropped: { nodeLimit: 0, edgeLimit: 0, pendingLimit: 0 },
   };
 }
