@@ -12,7 +12,8 @@ import { safeDecode } from './span.js';
 
 const identity = (b: Buffer): Buffer => b;
 
-const traceService: ServiceDefinition = {
+/** The OTLP TraceService with raw bytes in and out: decoding is the receiver's own. */
+export const otlpTraceService: ServiceDefinition = {
   Export: {
     path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     requestStream: false,
@@ -35,7 +36,7 @@ export async function startGrpcReceiver(host: string, port: number, ctx: Receive
   const server = new Server({
     'grpc.max_receive_message_length': ctx.maxBodyBytes,
   });
-  server.addService(traceService, {
+  server.addService(otlpTraceService, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       if (ctx.token && !tokenMatches(String(call.metadata.get('authorization')[0] ?? ''), ctx.token)) {
         ctx.stats.drops.add('server-otlp-grpc-unauthorized');

@@ -7,7 +7,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -15,17 +14,9 @@ import { LiveCapture, parseTcpdumpStatistics, tcpdumpArguments, tcpdumpFailure, 
 import { analyze } from '../../src/pipeline.js';
 import { configSchema } from '../../src/config/schema.js';
 import { Stats } from '../../src/model/stats.js';
+import { liveCaptureSkip } from '../helpers/tools.js';
 
-function captureProblem(): string | undefined {
-  const r = spawnSync('tcpdump', ['-i', 'lo', '-c', '1', '-w', '/dev/null', 'tcp port 1'], { timeout: 1500, encoding: 'utf8' });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return 'tcpdump is not installed';
-  if (/permission|not permitted/i.test(r.stderr ?? '')) return 'not permitted to capture (needs root or CAP_NET_RAW)';
-  return undefined;
-}
-const problem = captureProblem();
-if (problem && process.env.CI === 'true') throw new Error(`live capture is required under CI=true: ${problem}`);
-const skip = problem ? `live capture skipped: ${problem}` : false;
-if (skip) console.log(`# SKIP ${skip}`);
+const skip = liveCaptureSkip();
 
 describe('tcpdump as a source', () => {
   test('arguments: unbuffered pcap on stdout, immediate mode, the filter last', () => {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { AttributeValue } from '@opentelemetry/api';
 import { createExporters } from '../../src/export/factory.js';
+import { otlpTraceService } from '../../src/server/grpc.js';
 import { byName, factsOf, fastConfig, LoopbackReceiver, sdkSpans, selfSignedCertificate, type SpanFacts } from './receivers.js';
 
 // The OTLP protobuf definitions as generated from opentelemetry-proto by the OpenTelemetry JS project (protobufjs static code).
@@ -154,19 +155,8 @@ describe('OTLP over gRPC', () => {
     const requests: Buffer[] = [];
     const metadata: Record<string, unknown>[] = [];
     const server = new Server();
-    const identity = (b: Buffer): Buffer => b;
     server.addService(
-      {
-        Export: {
-          path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
+      otlpTraceService,
       {
         Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
           const code = answer(requests.length + metadata.length);
