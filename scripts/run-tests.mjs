@@ -28,7 +28,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+// A hung test fails after this long instead of stalling the run (the slowest take ~20 s).
+const TEST_TIMEOUT_MS = 180_000;
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -152,7 +152,7 @@ export async function runAgent({ source, sourceSize, config, opts, command, pipe
   }
   if (graphPath && report) await writeGraph(report.graph(), graphPath);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const facts = { stats, capture, services: services.size, seconds, exporters: exporters?.fanout.counters() };
+  const facts = { stats, capture, services: services.size, seconds, exporters: exporters ? exporterCounters() : undefined };
   if (opts.summary === 'json') process.stderr.write(JSON.stringify(summaryJson(facts)) + '\n');
   else if (opts.summary !== 'none') process.stderr.write(formatSummary(facts) + '\n');
   if (traceServer) {

@@ -71,13 +71,19 @@ describe('the observe server', () => {
     );
   });
 
-  test('close() returns while a scraper holds a keep-alive connection', async () => {
+  // A close() that waited for the scraper's idle connection would hang the run: the timeout turns that into a failure.
+  test('close() returns while a scraper holds a keep-alive connection, and the port is released', { timeout: 10_000 }, async () => {
     const server = await startObserveServer({ host: '127.0.0.1', port: 0, metrics: createAgentMetrics({ stats: new Stats() }, { processMetrics: false }), health: healthy });
     const agent = new http.Agent({ keepAlive: true });
     await new Promise<void>((resolve, reject) => {
       http.get(`${server.url}/healthz`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
     });
+    assert.equal(agent.freeSockets[Object.keys(agent.freeSockets)[0]]?.length, 1, 'the scraper keeps its connection open');
     await server.close();
+    const refused = await new Promise<boolean>((resolve) => {
+      http.get(`${server.url}/healthz`, (res) => (res.resume(), resolve(false))).on('error', () => resolve(true));
+    });
+    assert.ok(refused, 'nothing listens after close()');
     agent.destroy();
   });
 
